@@ -1,0 +1,1 @@
+"""Identity and authorization core for the e-tax bureau login system (no Flask imports here)."""

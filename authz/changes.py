@@ -1,0 +1,114 @@
+"""Change feed: how one worker's write reaches every other worker and instance (R-AUTHZ-5).
+
+Writers append a row to change_log in the same transaction as the change and, when Redis is configured,
+publish a wake-up on a channel. Every worker runs one follower thread that reads new rows (woken by Redis
+or every `poll_ms`) and calls its listeners, which drop the affected cache entries. The database is the
+source of truth, so a lost Redis message delays a change by at most one poll; Redis down costs nothing
+but latency.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from .db import database
+from .models import ChangeLog
+
+log = logging.getLogger("authz.changes")
+
+Listener = Callable[[str, str], None]
+CHANNEL = "authz:changes"
+# Concurrent transactions can commit change_log ids out of order: re-read this many ids behind the newest.
+REREAD_WINDOW = 256
+
+
+def record(kind: str, key: str = "", at: float | None = None) -> None:
+    """Append a change (call inside the writer's transaction)."""
+    ChangeLog.create(kind=kind, key=key, at=time.time() if at is None else at)
+
+
+class ChangeFeed:
+    """Follows change_log and tells listeners (kind, key) for each new row, once."""
+
+    def __init__(self, poll_ms: int = 50, notifier=None):
+        self.poll_s = max(0.005, poll_ms / 1000)
+        self.listeners: list[Listener] = []
+        self.notifier = notifier  # optional: has .publish() and .wait(timeout) (Redis pub/sub)
+        self._last = 0
+        self._seen: dict[int, None] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def subscribe(self, fn: Listener) -> None:
+        self.listeners.append(fn)
+
+    def start_from_now(self) -> None:
+        """Skip history: only changes after this moment are delivered."""
+        self._last = ChangeLog.select(ChangeLog.id).order_by(ChangeLog.id.desc()).limit(1).scalar() or 0
+
+    def poll(self) -> int:
+        """Read and deliver new changes; returns how many were delivered."""
+        with self._lock:
+            since = max(0, self._last - REREAD_WINDOW)
+            rows = list(database.execute_sql(
+                f"SELECT id, kind, key FROM change_log WHERE id > {database.obj.param} ORDER BY id LIMIT 5000",
+                (since,)))
+            delivered = 0
+            for cid, kind, key in rows:
+                if cid in self._seen:
+                    continue
+                self._seen[cid] = None
+                self._last = max(self._last, cid)
+                delivered += 1
+                for fn in self.listeners:
+                    try:
+                        fn(kind, key)
+                    except Exception:  # a listener bug must not stop the feed
+                        log.exception("change listener failed for %s %s", kind, key)
+            if len(self._seen) > 4 * REREAD_WINDOW:
+                floor = self._last - REREAD_WINDOW
+                self._seen = {k: None for k in self._seen if k > floor}
+            return delivered
+
+    def publish(self) -> None:
+        """Wake followers elsewhere now (best effort; they poll anyway)."""
+        if self.notifier is not None:
+            try:
+                self.notifier.publish()
+            except Exception as exc:
+                log.warning("change notification not published: %s", exc)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll()
+            except Exception as exc:
+                log.warning("change feed poll failed (will retry): %s", exc)
+                try:
+                    database.close()
+                except Exception:
+                    pass
+                self._stop.wait(min(1.0, self.poll_s * 10))
+            if self.notifier is not None:
+                try:
+                    self.notifier.wait(self.poll_s)
+                    continue
+                except Exception:
+                    pass
+            self._stop.wait(self.poll_s)
+
+    def start(self) -> None:
+        """Run the follower thread (idempotent)."""
+        if self._thread and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="authz-change-feed", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=2)

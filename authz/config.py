@@ -1,0 +1,69 @@
+"""Settings, read once from the environment (AUTHZ_* variables) or given explicitly."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_policies() -> Path:
+    here = ROOT / "policies"
+    return here if here.is_dir() else Path.cwd() / "policies"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service can be configured with. Environment names are AUTHZ_<FIELD> upper-cased,
+    except DATABASE_URL and REDIS_URL which keep their conventional names."""
+
+    database_url: str = "sqlite:///var/authz.db"
+    redis_url: str = ""  # empty: counters and change notifications stay in the database
+    model_path: str = field(default_factory=lambda: str(_default_policies() / "model.conf"))
+    rules_path: str = field(default_factory=lambda: str(_default_policies() / "rules.csv"))
+    # enforcer
+    grant_cache_size: int = 200_000  # (person, domain) entries kept in memory per worker
+    domain_cache_size: int = 200_000
+    change_poll_ms: int = 50  # how often a worker looks at the change log for other workers' writes
+    batch_limit: int = 200
+    # sessions (R-LOGIN-13)
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 8
+    cookie_secure: bool = True
+    # login behaviour
+    generic_login_errors: bool = False  # R-LOGIN-12 decision: one generic message for enumeration resistance
+    lockout_mode: str = "midnight"  # or "minutes" (withholding client: 120 min)
+    lockout_minutes: int = 120
+    human_check: str = "off"  # "off" in development; name of a production human-verification adapter
+    # ports: "dev" adapters write to outbox tables / simulators, "http" adapters call out
+    sms_adapter: str = "dev"
+    sms_webhook_url: str = ""
+    events_adapter: str = "dev"
+    app_callback_secrets: str = ""  # "taxapp:secret,iitapp:secret" for the production signed callbacks
+    trusted_proxies: int = 0  # how many X-Forwarded-For hops to trust (0: ignore the header)
+    default_language: str = "zh"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Build settings from environment variables, then apply keyword overrides."""
+        env = dict(os.environ if env is None else env)
+        values = {}
+        for f in fields(cls):
+            name = f.name.upper() if f.name in ("database_url", "redis_url") else f"AUTHZ_{f.name.upper()}"
+            if name not in env:
+                continue
+            raw = env[name]
+            kind = type(getattr(cls(), f.name))
+            if kind is bool:
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif kind is int:
+                values[f.name] = int(raw)
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values)
+
+    def with_(self, **changes) -> "Settings":
+        """A copy with some fields changed."""
+        return replace(self, **changes)

@@ -1,0 +1,175 @@
+"""Writes to enterprises, persons, bindings and agreements that change what the enforcer answers.
+
+Every write here runs in one transaction with its change-log row (Service.changed), so the answer
+changes at once in this worker and within one poll everywhere else (R-AUTHZ-5). The account-centre
+flows and the integration API call these verbs; nothing else writes these tables.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+from .db import database
+from .errors import AuthzError, register
+from .ids import USCC_RE, enterprise_domain, is_token, new_person_uid
+from .models import Agreement, AgreementAgent, Binding, Document, Enterprise, Person, Phone
+
+E_FUNCTIONS_EMPTY = register("function_set_empty", 422, "功能权限不能为空", "The function set must not be empty")
+E_FUNCTIONS_CEILING = register("function_set_exceeds", 422, "所选功能超出该身份类型可授予的范围：{extra}",
+                               "The function set exceeds what the identity type may hold: {extra}")
+E_ROLE_UNKNOWN = register("unknown_identity_type", 422, "身份类型不存在", "Unknown identity type")
+E_ENT_KIND = register("bad_enterprise_kind", 422, "企业类型不正确", "Unknown enterprise kind")
+E_USCC = register("bad_uscc", 422, "统一社会信用代码格式不正确", "The unified social credit code is malformed")
+E_BAD_STATE = register("binding_state", 409, "该授权当前状态不允许此操作", "The binding's state does not allow this")
+
+ENTERPRISE_KINDS = ("ordinary", "agency", "nonresident")
+BINDING_STATES = ("pending", "active", "refused", "withdrawn", "deleted", "ended")
+# Allowed transitions of a binding's state; anything else is refused (one function, see transition()).
+TRANSITIONS = {
+    "pending": {"active", "refused", "withdrawn"},
+    "active": {"deleted", "ended"},
+    "refused": set(), "withdrawn": set(), "deleted": set(), "ended": set(),
+}
+
+
+class Directory:
+    """Domain verbs over the directory tables, bound to a Service for clock, enforcer and change feed."""
+
+    def __init__(self, service):
+        self.svc = service
+
+    @property
+    def now(self) -> float:
+        return self.svc.clock.time()
+
+    # ---- enterprises
+    def upsert_enterprise(self, uscc: str, name: str, kind: str = "ordinary", province: str = "",
+                          tax_authority: str = "", nonresident_code: str | None = None) -> Enterprise:
+        """Create or update an enterprise from registration data."""
+        if not USCC_RE.match(uscc or ""):
+            raise AuthzError(E_USCC)
+        if kind not in ENTERPRISE_KINDS:
+            raise AuthzError(E_ENT_KIND)
+        with database.atomic():
+            ent = Enterprise.get_or_none(Enterprise.uscc == uscc)
+            if ent is None:
+                ent = Enterprise.create(uscc=uscc, name=name, kind=kind, province=province,
+                                        tax_authority=tax_authority, nonresident_code=nonresident_code,
+                                        created_at=self.now, updated_at=self.now)
+            else:
+                kind_changed = ent.kind != kind
+                ent.name, ent.kind, ent.province, ent.tax_authority = name, kind, province, tax_authority
+                ent.nonresident_code = nonresident_code
+                ent.updated_at = self.now
+                ent.save()
+                if kind_changed:
+                    self.svc.changed("domain", enterprise_domain(uscc))
+        return ent
+
+    # ---- persons
+    def create_person(self, name: str, doc_type: str, doc_number: str, *, uid: str | None = None,
+                      realname_level: int = 3, phones: Iterable[str] = (), **fields) -> Person:
+        """Create a person with a primary document (and phones, the first default)."""
+        with database.atomic():
+            p = Person.create(uid=uid or new_person_uid(), name=name, realname_level=realname_level,
+                              created_at=self.now, updated_at=self.now, **fields)
+            Document.create(person=p, doc_type=doc_type, doc_number=doc_number, primary=True, created_at=self.now)
+            for i, number in enumerate(phones):
+                Phone.create(person=p, number=number, is_default=(i == 0), created_at=self.now)
+        return p
+
+    # ---- bindings
+    def check_function_set(self, role: str, enterprise: Enterprise, functions: list[str] | None) -> list[str] | None:
+        """Validate a function set against the identity type's ceiling in this enterprise (R-BIND-4)."""
+        index = self.svc.enforcer.index
+        if role not in index.roles:
+            raise AuthzError(E_ROLE_UNKNOWN)
+        if functions is None:
+            return None
+        kinds = index.kinds_of(f"kind:{enterprise.kind}")
+        ceiling = set(index.ceiling(role, kinds))
+        fs = sorted(set(functions))
+        if not fs:
+            raise AuthzError(E_FUNCTIONS_EMPTY)
+        extra = [f for f in fs if f not in ceiling]
+        if extra:
+            raise AuthzError(E_FUNCTIONS_CEILING, extra=", ".join(extra), errors={"functions": extra})
+        return fs
+
+    def bind(self, person: Person, enterprise: Enterprise, role: str, *, state: str, origin: str,
+             functions: list[str] | None = None, valid_until: dt.date | None = None,
+             initiated_by: str = "enterprise", sub_identity: bool = False) -> Binding:
+        """Create a binding in `state` (pending, or active where the source is authoritative)."""
+        if state not in ("pending", "active"):
+            raise AuthzError(E_BAD_STATE)
+        fs = self.check_function_set(role, enterprise, functions)
+        with database.atomic():
+            b = Binding.create(person=person, enterprise=enterprise, domain=enterprise_domain(enterprise.uscc),
+                               role=role, functions=fs, valid_until=valid_until, state=state, origin=origin,
+                               initiated_by=initiated_by, sub_identity=sub_identity,
+                               created_at=self.now, updated_at=self.now,
+                               decided_at=self.now if state == "active" else None)
+            if state == "active":
+                self.svc.grant_changed(person.uid, b.domain)
+        return b
+
+    def transition(self, binding: Binding, new_state: str) -> Binding:
+        """Move a binding to `new_state` if the state machine allows it; atomic against races (the row
+        changes only if it is still in the state we read)."""
+        if new_state not in BINDING_STATES or new_state not in TRANSITIONS.get(binding.state, set()):
+            raise AuthzError(E_BAD_STATE)
+        with database.atomic():
+            n = (Binding.update(state=new_state, updated_at=self.now, decided_at=self.now,
+                                version=Binding.version + 1)
+                 .where((Binding.id == binding.id) & (Binding.state == binding.state)).execute())
+            if n != 1:
+                raise AuthzError(E_BAD_STATE)
+            self.svc.grant_changed(binding.person.uid, binding.domain)
+        return Binding.get_by_id(binding.id)
+
+    def update_binding(self, binding: Binding, *, functions=..., valid_until=..., enabled=...) -> Binding:
+        """Change a binding's function set, validity end or enabled flag (never its identity type)."""
+        changes = {}
+        if functions is not ...:
+            changes["functions"] = self.check_function_set(binding.role, binding.enterprise, functions)
+        if valid_until is not ...:
+            changes["valid_until"] = valid_until
+        if enabled is not ...:
+            changes["enabled"] = bool(enabled)
+        if not changes:
+            return binding
+        with database.atomic():
+            n = (Binding.update(updated_at=self.now, version=Binding.version + 1, **changes)
+                 .where((Binding.id == binding.id) & (Binding.version == binding.version)).execute())
+            if n != 1:
+                raise AuthzError("conflict")
+            self.svc.grant_changed(binding.person.uid, binding.domain)
+        return Binding.get_by_id(binding.id)
+
+    # ---- agreements
+    def file_agreement(self, number: str, agency: Enterprise, client: Enterprise, agents: list[Person],
+                       start: dt.date, end: dt.date, permissions: list[str], status: str = "active") -> Agreement:
+        """Create or replace an agency agreement (R-AGT-1); agents' answers in the client change at once."""
+        bad = [p for p in permissions if not is_token(p)]
+        if bad or not permissions:
+            raise AuthzError(E_FUNCTIONS_EMPTY if not permissions else "invalid_identifier")
+        fs = self.check_function_set("tax_agent", client, permissions)
+        domain = enterprise_domain(client.uscc)
+        with database.atomic():
+            ag = Agreement.get_or_none(Agreement.number == number)
+            before = set()
+            if ag is None:
+                ag = Agreement.create(number=number, agency=agency, client=client, client_domain=domain,
+                                      start=start, end=end, status=status, permissions=fs,
+                                      created_at=self.now, updated_at=self.now)
+            else:
+                before = {a.person.uid for a in ag.agents}
+                ag.agency, ag.client, ag.client_domain = agency, client, domain
+                ag.start, ag.end, ag.status, ag.permissions, ag.updated_at = start, end, status, fs, self.now
+                ag.save()
+                AgreementAgent.delete().where(AgreementAgent.agreement == ag).execute()
+            for p in agents:
+                AgreementAgent.create(agreement=ag, person=p, client_domain=domain)
+            for uid in before | {p.uid for p in agents}:
+                self.svc.grant_changed(uid, domain)
+        return ag

@@ -1,0 +1,206 @@
+"""The enforcer: the one place that decides (R-AUTHZ-1). Built once by `build_enforcer`.
+
+Decisions implement the Casbin model in policies/model.conf exactly (the test suite checks every answer
+against a plain pycasbin Enforcer loaded through PeeweeAdapter), but over an index instead of a scan:
+
+* rules are indexed by (object, action), so a decision looks at the handful of rules for that function;
+* a person's grants in a domain are read lazily from the database and cached in a bounded LRU, so start-up
+  does not load millions of bindings and memory stays bounded however many enterprises are checked;
+* validity windows are compared with the clock at decision time, so an end date passing is immediate;
+* writes invalidate the affected (person, domain) entry here at once and everywhere else via ChangeFeed.
+
+`explain` asks pycasbin itself (enforce_ex over a filtered load) which rule allowed a request, and adds
+the reason when nothing did.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import casbin
+
+from . import policy as pol
+from .casbin_adapter import Filter, PeeweeAdapter
+from .clock import Clock
+from .grants import DomainStore, Grant, GrantStore
+from .ids import ENT_PREFIX, PERSON_PREFIX
+
+
+@dataclass
+class Explanation:
+    """Why a request was allowed or denied."""
+    allowed: bool
+    reason: str  # allowed | unknown_function | unknown_domain | no_identity | identity_not_live |
+    #              not_in_function_set | no_rule
+    rule: pol.Rule | None = None
+    casbin_rule: list[str] | None = None
+    grants: list[dict] = field(default_factory=list)
+    detail: str = ""
+
+
+DENY_TEXT = {
+    "unknown_function": "the function/action pair is not in the catalogue",
+    "unknown_domain": "the domain does not exist",
+    "no_identity": "the subject holds no active identity in this domain",
+    "identity_not_live": "the subject's identity here is outside its validity window",
+    "not_in_function_set": "the identity type allows it, but the binding's function set does not include it",
+    "no_rule": "no rule grants this to the identity types the subject holds here",
+}
+
+
+class Enforcer:
+    """Domain verbs over the model: can / explain / functions / reload."""
+
+    def __init__(self, model_path: str, index: pol.PolicyIndex, grants: GrantStore, domains: DomainStore,
+                 clock: Clock):
+        self.model_path = model_path
+        self.index = index
+        self.grants = grants
+        self.domains = domains
+        self.clock = clock
+        self._reload_lock = threading.Lock()
+        self._model = casbin.Enforcer(model_path).get_model()  # parsed once; copied per explain
+
+    # ---- decisions
+    def can(self, subject: str, domain: str, obj: str, act: str, role: str | None = None) -> bool:
+        """May `subject` do `act` on `obj` in `domain`? With `role`, only that identity type counts
+        (a session acts as its current identity, not as every identity the person holds)."""
+        rules = self.index.by_obj_act.get((obj, act))
+        if not rules:
+            return False
+        grants = self.grants.grants(subject, domain)
+        if not grants:
+            return False
+        kind = self.domains.kind(domain)
+        if kind is None:
+            return False
+        kinds = self.index.kinds_of(kind)
+        now = self.clock.time()
+        biz = obj.startswith(pol.BIZ_PREFIX)
+        for g in grants:
+            if role is not None and g.role != role:
+                continue
+            if not g.live(now) or (biz and not g.covers(obj)):
+                continue
+            for r in rules:
+                if r.role == g.role and (r.dom == "*" or r.dom == domain or r.dom in kinds):
+                    return True
+        return False
+
+    def can_many(self, requests: list[tuple[str, str, str, str]]) -> list[bool]:
+        return [self.can(*r) for r in requests]
+
+    def explain(self, subject: str, domain: str, obj: str, act: str, role: str | None = None) -> Explanation:
+        """The decision with the rule that allowed it, or the reason none did."""
+        allowed = self.can(subject, domain, obj, act, role)
+        grants = self.grants.load(subject, domain)
+        now = self.clock.time()
+        shown = [_grant_view(g, now) for g in grants if role is None or g.role == role]
+        if allowed:
+            casbin_rule = self._casbin_explain(subject, domain, obj, act, role)
+            rule = next((r for r in self.index.by_obj_act.get((obj, act), ())
+                         if r.as_casbin() == casbin_rule), None)
+            return Explanation(True, "allowed", rule, casbin_rule, shown, detail=f"rule file line {rule.line}"
+                               if rule else "")
+        if (obj, act) not in self.index.by_obj_act and (obj not in self.index.functions
+                                                        or act not in self.index.functions[obj].actions):
+            return Explanation(False, "unknown_function", grants=shown, detail=DENY_TEXT["unknown_function"])
+        kind = self.domains.load(domain)
+        if kind is None:
+            return Explanation(False, "unknown_domain", grants=shown, detail=DENY_TEXT["unknown_domain"])
+        relevant = [g for g in grants if role is None or g.role == role]
+        if not relevant:
+            return Explanation(False, "no_identity", grants=shown, detail=DENY_TEXT["no_identity"])
+        kinds = self.index.kinds_of(kind)
+        rules = self.index.by_obj_act.get((obj, act), ())
+        ruled = [g for g in relevant if any(r.role == g.role and (r.dom in ("*", domain) or r.dom in kinds)
+                                            for r in rules)]
+        if not ruled:
+            return Explanation(False, "no_rule", grants=shown, detail=DENY_TEXT["no_rule"])
+        if not any(g.live(now) for g in ruled):
+            return Explanation(False, "identity_not_live", grants=shown, detail=DENY_TEXT["identity_not_live"])
+        return Explanation(False, "not_in_function_set", grants=shown, detail=DENY_TEXT["not_in_function_set"])
+
+    def _casbin_explain(self, subject, domain, obj, act, role) -> list[str] | None:
+        """Ask pycasbin (enforce_ex) over a filtered load which rule line matched."""
+        e = reference_enforcer(self._model, Filter(subject, domain), only_role=role)
+        ok, rule = e.enforce_ex(subject, domain, obj, act)
+        return list(rule) if ok else None
+
+    def functions(self, subject: str, domain: str, role: str | None = None) -> list[tuple[pol.FunctionDef, list[str]]]:
+        """Catalogue entries the subject may use here, each with the actions allowed (menus)."""
+        out = []
+        for f in self.index.functions.values():
+            acts = [a for a in f.actions if self.can(subject, domain, f.obj, a, role)]
+            if acts:
+                out.append((f, acts))
+        return out
+
+    def roles_in(self, subject: str, domain: str) -> list[Grant]:
+        """The subject's live grants in the domain."""
+        now = self.clock.time()
+        return [g for g in self.grants.grants(subject, domain) if g.live(now)]
+
+    # ---- policy and cache maintenance
+    def reload(self, index: pol.PolicyIndex) -> None:
+        """Swap in a new compiled rule file (atomic: readers see the old or the new, never a mix)."""
+        with self._reload_lock:
+            self.index = index
+
+    def on_change(self, kind: str, key: str) -> None:
+        """ChangeFeed listener: forget what a write elsewhere made stale."""
+        if kind == "grant":
+            subject, _, domain = key.partition("|")
+            self.grants.invalidate(subject or None, domain or None)
+        elif kind == "domain":
+            self.domains.invalidate(key or None)
+            self.grants.invalidate(None, key or None)
+        elif kind == "policy":
+            from .policystore import load_current
+            current = load_current()
+            if current is not None and current.digest != self.index.digest:
+                self.reload(current)
+
+
+def _grant_view(g: Grant, now: float) -> dict:
+    return {"identity_type": g.role, "source": g.source, "live": g.live(now),
+            "functions": sorted(g.functions) if g.functions is not None else None,
+            "since": g.since, "until": g.until}
+
+
+def reference_enforcer(model, filter: Filter | None = None, only_role: str | None = None) -> casbin.Enforcer:
+    """A plain pycasbin Enforcer over PeeweeAdapter (all grants, or one filtered pair) with the
+    inFunctionSet function registered. Slow and complete: for explain, tests and benchmarks."""
+    adapter = PeeweeAdapter(with_bindings=True)
+    if isinstance(model, (str, Path)):
+        e = casbin.Enforcer(str(model))
+    else:
+        e = casbin.Enforcer(copy.deepcopy(model))
+    e.set_adapter(adapter)
+    if filter is not None:
+        e.load_filtered_policy(filter)
+    else:
+        e.load_policy()
+    sets = adapter.function_sets
+    if only_role is not None:
+        g = e.get_model()["g"]["g"]
+        g.policy = [p for p in g.policy if p[1] == only_role]
+        e.build_role_links()
+
+    def in_function_set(sub, role, dom, obj):
+        if not str(obj).startswith(pol.BIZ_PREFIX):
+            return True
+        return any(fs is None or obj in fs for fs in sets.get((sub, role, dom), ()))
+
+    e.add_function("inFunctionSet", in_function_set)
+    return e
+
+
+def is_enterprise_domain(domain: str) -> bool:
+    return domain.startswith(ENT_PREFIX)
+
+
+def is_person_domain(domain: str) -> bool:
+    return domain.startswith(PERSON_PREFIX)

@@ -1,0 +1,72 @@
+"""Schema migrations. Upgrading never drops or rewrites data: each step only creates tables, adds
+columns or indexes, and is recorded in schema_version inside the same transaction.
+
+Convention for later steps: a step that adds a field to a model uses `add_column` below, which skips a
+column that already exists (a database created fresh by step 1 already has every current column)."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import peewee as pw
+from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+
+from . import models
+from .db import database
+
+Step = tuple[int, str, Callable[[pw.Database], None]]
+
+
+def _create_all(db: pw.Database) -> None:
+    db.create_tables(models.ALL_MODELS, safe=True)
+
+
+def add_column(db: pw.Database, model: type[pw.Model], field_name: str) -> None:
+    """Add model.field_name to its table unless the column is already there."""
+    table = model._meta.table_name
+    field = model._meta.fields[field_name]
+    if field.column_name in {c.name for c in db.get_columns(table)}:
+        return
+    migrator = PostgresqlMigrator(db) if isinstance(db, pw.PostgresqlDatabase) else SqliteMigrator(db)
+    migrate(migrator.add_column(table, field.column_name, field))
+
+
+def create_tables(*names: str) -> Callable[[pw.Database], None]:
+    """A step that creates the named models' tables (safe if present)."""
+    def step(db: pw.Database) -> None:
+        db.create_tables([getattr(models, n) for n in names], safe=True)
+    return step
+
+
+STEPS: list[Step] = [
+    (1, "initial schema", _create_all),
+]
+
+
+def current_version(db: pw.Database | None = None) -> int:
+    """The highest applied step, 0 for an empty database."""
+    db = db or database.obj
+    if not db.table_exists(models.SchemaVersion._meta.table_name):
+        return 0
+    row = models.SchemaVersion.select(pw.fn.MAX(models.SchemaVersion.version)).scalar()
+    return int(row or 0)
+
+
+def pending(db: pw.Database | None = None) -> list[Step]:
+    have = current_version(db)
+    return [s for s in STEPS if s[0] > have]
+
+
+def upgrade(db: pw.Database | None = None, progress: Callable[[str], None] | None = None) -> list[int]:
+    """Apply every pending step in order, each in its own transaction; returns the versions applied."""
+    db = db or database.obj
+    done = []
+    db.create_tables([models.SchemaVersion], safe=True)
+    for version, name, fn in pending(db):
+        if progress:
+            progress(f"applying {version}: {name}")
+        with db.atomic():
+            fn(db)
+            models.SchemaVersion.create(version=version, name=name, applied_at=time.time())
+        done.append(version)
+    return done

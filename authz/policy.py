@@ -1,0 +1,294 @@
+"""The rule file: parse, lint against the model and the function catalogue, compile into an index.
+
+A rule file has four line kinds (see the header of policies/rules.csv): `role`, `fn`, `g2` and `p`.
+Casbin itself only sees `p` and `g2` lines (pycasbin's own file loader skips the others), so the same
+file loads unchanged into a plain `casbin.Enforcer`, which the tests use as the reference.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import casbin
+
+from .ids import DOMAIN_RE, TOKEN_RE
+
+BUILTIN_KINDS = ("kind:ordinary", "kind:agency", "kind:nonresident", "kind:personal")
+ACTION_RE = TOKEN_RE
+BIZ_PREFIX = "biz."
+AC_PREFIX = "ac."
+
+
+@dataclass(frozen=True)
+class LintError:
+    """One problem in a rule file, with its 1-based line number."""
+    line: int
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: [{self.code}] {self.message}"
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    """A catalogue entry: an object, the actions it has, and its menu labels."""
+    obj: str
+    actions: tuple[str, ...]
+    group: str
+    zh: str
+    en: str
+    line: int
+
+    @property
+    def is_business(self) -> bool:
+        return self.obj.startswith(BIZ_PREFIX)
+
+
+@dataclass(frozen=True)
+class RoleDef:
+    name: str
+    zh: str
+    en: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A `p` line: identity type `role` may `act` on `obj` in domains matching `dom`."""
+    role: str
+    dom: str
+    obj: str
+    act: str
+    line: int
+
+    def as_casbin(self) -> list[str]:
+        return [self.role, self.dom, self.obj, self.act]
+
+
+@dataclass
+class PolicyIndex:
+    """A compiled, immutable rule file. Swapped whole on reload, never mutated in place."""
+    source: str
+    roles: dict[str, RoleDef]
+    functions: dict[str, FunctionDef]
+    rules: list[Rule]
+    kind_links: list[tuple[str, str, int]]
+    by_obj_act: dict[tuple[str, str], tuple[Rule, ...]] = field(default_factory=dict)
+    kind_closure: dict[str, frozenset[str]] = field(default_factory=dict)
+    digest: str = ""
+
+    def __post_init__(self) -> None:
+        idx: dict[tuple[str, str], list[Rule]] = {}
+        for r in self.rules:
+            idx.setdefault((r.obj, r.act), []).append(r)
+        self.by_obj_act = {k: tuple(v) for k, v in idx.items()}
+        parents: dict[str, set[str]] = {}
+        for child, parent, _ in self.kind_links:
+            parents.setdefault(child, set()).add(parent)
+        closure: dict[str, frozenset[str]] = {}
+        for k in set(parents) | set(BUILTIN_KINDS):
+            seen, stack = {k}, [k]
+            while stack:
+                for p in parents.get(stack.pop(), ()):
+                    if p not in seen:
+                        seen.add(p)
+                        stack.append(p)
+            closure[k] = frozenset(seen)
+        self.kind_closure = closure
+        self.digest = hashlib.sha256(self.source.encode()).hexdigest()
+
+    def kinds_of(self, direct_kind: str) -> frozenset[str]:
+        """A domain's kind attribute and every broader kind it implies."""
+        return self.kind_closure.get(direct_kind, frozenset((direct_kind,)))
+
+    def ceiling(self, role: str, kinds: frozenset[str] | None = None) -> list[str]:
+        """Business functions `role` may hold (in a domain with these kinds; any domain if None)."""
+        out = []
+        for f in self.functions.values():
+            if not f.is_business:
+                continue
+            for r in self.by_obj_act.get((f.obj, "use"), ()):
+                if r.role == role and (kinds is None or r.dom == "*" or r.dom in kinds):
+                    out.append(f.obj)
+                    break
+        return out
+
+    def effective(self) -> set[tuple[str, str, str, str]]:
+        """Every (role, domain pattern, object, action) the file grants, for diffs."""
+        return {(r.role, r.dom, r.obj, r.act) for r in self.rules}
+
+    def casbin_lines(self) -> list[tuple[str, list[str]]]:
+        """(ptype, values) for every line Casbin stores: p rules and g2 kind links."""
+        lines = [("p", r.as_casbin()) for r in self.rules]
+        lines += [("g2", [c, p]) for c, p, _ in self.kind_links]
+        return lines
+
+
+class PolicyInvalid(Exception):
+    """The rule file has errors; nothing was loaded."""
+
+    def __init__(self, errors: list[LintError]):
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+def _rows(text: str):
+    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+    for row in reader:
+        line = reader.line_num
+        cells = [c.strip() for c in row]
+        if not cells or all(c == "" for c in cells) or cells[0].startswith("#"):
+            continue
+        yield line, cells
+
+
+def check_model(model_path: str | Path) -> list[LintError]:
+    """The model must load in pycasbin and have the request/policy shape this service relies on."""
+    try:
+        m = casbin.Enforcer(str(model_path)).get_model()
+    except Exception as exc:  # pycasbin raises plain exceptions of several kinds
+        return [LintError(0, "model_invalid", f"model.conf does not load: {exc}")]
+    errors = []
+    if m["r"]["r"].tokens != ["r_sub", "r_dom", "r_obj", "r_act"]:
+        errors.append(LintError(0, "model_shape", "request must be r = sub, dom, obj, act"))
+    if m["p"]["p"].tokens != ["p_sub", "p_dom", "p_obj", "p_act"]:
+        errors.append(LintError(0, "model_shape", "policy must be p = sub, dom, obj, act"))
+    if "g" not in m.model or "g" not in m["g"] or "g2" not in m["g"]:
+        errors.append(LintError(0, "model_shape", "role definitions g (3 fields) and g2 (2 fields) are required"))
+    return errors
+
+
+def parse(text: str) -> PolicyIndex:
+    """Parse and lint a rule file; raise PolicyInvalid with every error found (line-numbered)."""
+    errors: list[LintError] = []
+    roles: dict[str, RoleDef] = {}
+    functions: dict[str, FunctionDef] = {}
+    rules: list[Rule] = []
+    kind_links: list[tuple[str, str, int]] = []
+    seen_rules: dict[tuple, int] = {}
+    pending_p: list[tuple[int, list[str]]] = []
+    arity = {"role": 4, "fn": 6, "g2": 3, "p": 5}
+
+    def err(line, code, msg):
+        errors.append(LintError(line, code, msg))
+
+    for line, cells in _rows(text):
+        kind = cells[0]
+        if kind not in arity:
+            hint = " (bindings live in the database, not in the rule file)" if kind == "g" else ""
+            err(line, "unknown_line_kind", f"unknown line kind {kind!r}; expected role, fn, g2 or p{hint}")
+            continue
+        if len(cells) != arity[kind]:
+            err(line, "bad_arity", f"a {kind} line has {arity[kind] - 1} fields, this one has {len(cells) - 1}")
+            continue
+        if kind == "role":
+            _, name, zh, en = cells
+            if not TOKEN_RE.match(name) or ":" in name:
+                err(line, "bad_identifier", f"identity type {name!r} must match [a-z][a-z0-9_.-]*")
+            elif name in roles:
+                err(line, "duplicate", f"identity type {name!r} already declared on line {roles[name].line}")
+            else:
+                roles[name] = RoleDef(name, zh, en, line)
+        elif kind == "fn":
+            _, obj, acts, group, zh, en = cells
+            actions = tuple(a.strip() for a in acts.split("|"))
+            if not TOKEN_RE.match(obj) or not obj.startswith((BIZ_PREFIX, AC_PREFIX)):
+                err(line, "bad_identifier", f"function {obj!r} must start with biz. or ac. and use [a-z0-9_.:-]")
+            elif obj in functions:
+                err(line, "duplicate", f"function {obj!r} already declared on line {functions[obj].line}")
+            elif not all(ACTION_RE.match(a) for a in actions):
+                err(line, "bad_identifier", f"actions {acts!r} must be words separated by |")
+            elif obj.startswith(BIZ_PREFIX) and actions != ("use",):
+                err(line, "bad_action", f"business function {obj!r} has the single action 'use'")
+            elif not zh or not en:
+                err(line, "missing_label", f"function {obj!r} needs a Chinese and an English label")
+            else:
+                functions[obj] = FunctionDef(obj, actions, group, zh, en, line)
+        elif kind == "g2":
+            _, child, parent = cells
+            for v in (child, parent):
+                if not v.startswith("kind:") or not TOKEN_RE.match(v):
+                    err(line, "bad_identifier", f"{v!r} is not a kind (kind:<word>)")
+                    break
+            else:
+                kind_links.append((child, parent, line))
+        else:
+            pending_p.append((line, cells[1:]))
+
+    known_kinds = set(BUILTIN_KINDS) | {c for c, _, _ in kind_links} | {p for _, p, _ in kind_links}
+    for line, (role, dom, obj, act) in pending_p:
+        bad = [v for v in (role, obj, act) if not TOKEN_RE.match(v)]
+        if bad:
+            err(line, "bad_identifier", f"forbidden characters in {bad[0]!r} (allowed: a-z 0-9 _ . - and one ':')")
+            continue
+        if role not in roles:
+            err(line, "unknown_role", f"unknown identity type {role!r}" + _suggest(role, roles))
+            continue
+        if dom != "*" and not dom.startswith("kind:") and not DOMAIN_RE.match(dom):
+            err(line, "bad_domain", f"domain {dom!r} must be *, kind:<word>, ent:<USCC> or person:<uid>")
+            continue
+        if dom.startswith("kind:") and dom not in known_kinds:
+            err(line, "unknown_kind", f"unknown kind {dom!r}" + _suggest(dom, known_kinds))
+            continue
+        if obj not in functions:
+            err(line, "unknown_function", f"unknown function {obj!r}" + _suggest(obj, functions))
+            continue
+        if act not in functions[obj].actions:
+            err(line, "unknown_action",
+                f"function {obj!r} has no action {act!r} (declared: {'|'.join(functions[obj].actions)})")
+            continue
+        key = (role, dom, obj, act)
+        if key in seen_rules:
+            err(line, "duplicate", f"same rule as line {seen_rules[key]}")
+            continue
+        seen_rules[key] = line
+        rules.append(Rule(role, dom, obj, act, line))
+
+    if errors:
+        raise PolicyInvalid(sorted(errors, key=lambda e: e.line))
+    return PolicyIndex(source=text, roles=roles, functions=functions, rules=rules, kind_links=kind_links)
+
+
+def _suggest(word: str, options) -> str:
+    import difflib
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def load_file(path: str | Path) -> PolicyIndex:
+    """Read and parse a rule file from disk (UTF-8)."""
+    return parse(Path(path).read_text(encoding="utf-8"))
+
+
+def lint(model_path: str | Path, rules_path: str | Path) -> list[LintError]:
+    """Every problem in the model and rule file; empty when both are good."""
+    errors = check_model(model_path)
+    try:
+        text = Path(rules_path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return errors + [LintError(0, "unreadable", f"cannot read {rules_path}: {exc}")]
+    try:
+        parse(text)
+    except PolicyInvalid as exc:
+        errors += exc.errors
+    return errors
+
+
+@dataclass(frozen=True)
+class PolicyDiff:
+    added: list[tuple[str, str, str, str]]
+    removed: list[tuple[str, str, str, str]]
+
+    @property
+    def empty(self) -> bool:
+        return not self.added and not self.removed
+
+
+def diff(old: PolicyIndex, new: PolicyIndex) -> PolicyDiff:
+    """Effective permission changes from `old` to `new`, sorted."""
+    a, b = old.effective(), new.effective()
+    return PolicyDiff(added=sorted(b - a), removed=sorted(a - b))

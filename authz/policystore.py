@@ -1,0 +1,54 @@
+"""The rule file in force lives in the database, so every worker and instance loads the same one.
+
+`install` validates a rule file, writes its Casbin lines through PeeweeAdapter and its source to
+policy_state, and records a change so that other workers reload. A file that fails lint is refused and
+nothing changes: the last good policy stays in force (R-AUTHZ-4).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import casbin
+
+from . import changes
+from . import policy as pol
+from .casbin_adapter import PeeweeAdapter
+from .db import database
+from .models import PolicyState
+
+
+def load_current() -> pol.PolicyIndex | None:
+    """The rule file in force, or None if none was ever installed."""
+    row = PolicyState.get_or_none(PolicyState.id == 1)
+    return pol.parse(row.source) if row else None
+
+
+def install(model_path: str, text: str, by: str = "") -> tuple[pol.PolicyIndex, pol.PolicyDiff | None]:
+    """Validate and put `text` in force; returns the new index and the diff from the previous one.
+    Raises policy.PolicyInvalid (nothing changed) when the file has errors."""
+    model_errors = pol.check_model(model_path)
+    if model_errors:
+        raise pol.PolicyInvalid(model_errors)
+    index = pol.parse(text)
+    previous = load_current()
+    model = casbin.Enforcer(model_path).get_model()
+    for ptype, values in index.casbin_lines():
+        model.model[ptype[0]][ptype].policy.append(values)
+    with database.atomic():
+        PeeweeAdapter(with_bindings=False).save_policy(model)
+        PolicyState.insert(id=1, digest=index.digest, source=text, loaded_at=time.time(), loaded_by=by) \
+            .on_conflict(conflict_target=[PolicyState.id],
+                         update={PolicyState.digest: index.digest, PolicyState.source: text,
+                                 PolicyState.loaded_at: time.time(), PolicyState.loaded_by: by}).execute()
+        changes.record("policy", index.digest)
+    return index, (pol.diff(previous, index) if previous else None)
+
+
+def ensure_installed(model_path: str, rules_path: str) -> pol.PolicyIndex:
+    """At start-up: the policy in the database, or the rule file on disk installed if there is none."""
+    current = load_current()
+    if current is not None:
+        return current
+    index, _ = install(model_path, Path(rules_path).read_text(encoding="utf-8"), by="startup")
+    return index

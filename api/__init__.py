@@ -1,0 +1,65 @@
+"""Thin Flask layer: routing, schemas, caller authentication and error mapping. Rules live in authz/."""
+from __future__ import annotations
+
+import time
+
+from flask import Flask, g, request
+
+from authz.config import Settings
+from authz.service import Service
+
+from . import errors
+from .security import SERVICE_SCHEME
+
+
+def create_app(settings: Settings | None = None, service: Service | None = None, *, clock=None,
+               follow: bool = True) -> Flask:
+    """Build the WSGI app around a started Service (one per process)."""
+    if service is None:
+        service = Service(settings, clock=clock).start(follow=follow)
+    app = Flask("authz")
+    app.config.update(
+        API_TITLE="税务身份与授权服务 Tax identity & authorization service",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["authz"] = service
+    api = errors.ServiceApi(app, spec_kwargs={"info": {"description": "Check endpoints for services, login "
+                                                       "flows and the account centre. Errors: {code, status, "
+                                                       "message, errors}; English with Accept-Language: en."}})
+    api.spec.components.security_scheme("serviceKey", SERVICE_SCHEME)
+    errors.register(app, api)
+
+    from . import checks, ops, policy
+    api.register_blueprint(checks.blp)
+    api.register_blueprint(policy.blp)
+    app.register_blueprint(ops.bp)
+
+    db = service.db
+
+    @app.before_request
+    def _open():
+        g.t0 = time.perf_counter()
+        db.connect(reuse_if_open=True)
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("Cache-Control", "no-store")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        ops.REQUESTS.labels(endpoint, request.method, str(resp.status_code)).inc()
+        ops.LATENCY.labels(endpoint).observe(time.perf_counter() - g.get("t0", time.perf_counter()))
+        return resp
+
+    @app.teardown_request
+    def _close(exc):
+        # Connections are kept per thread between requests; a failed one is dropped so the next
+        # request reconnects (see errors.register for database errors).
+        if exc is not None and not db.is_closed():
+            db.close()
+
+    return app

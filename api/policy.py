@@ -1,0 +1,53 @@
+"""Policy administration for the CLI (`authz policy reload|diff`): service-authenticated, scope `policy`."""
+from __future__ import annotations
+
+from flask import current_app, g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from authz import audit, policystore
+from authz import policy as pol
+from authz.errors import AuthzError
+from authz.models import PolicyState
+
+from . import schemas as s
+from .security import authenticate_service
+
+blp = Blueprint("policy", __name__, url_prefix="/api/v1/policy", description="Rule file in force (scope: policy)")
+blp.before_request(authenticate_service("policy"))
+SECURED = {"security": [{"serviceKey": []}]}
+
+
+@blp.route("")
+class Policy(MethodView):
+    @blp.doc(**SECURED)
+    @blp.response(200, s.PolicyView)
+    @blp.alt_response(401, response="DEFAULT_ERROR", description="Missing or invalid service key")
+    def get(self):
+        """The rule file in force: digest, counts and source."""
+        row = PolicyState.get_by_id(1)
+        idx = current_app.extensions["authz"].enforcer.index
+        return {"digest": row.digest, "loaded_at": row.loaded_at, "loaded_by": row.loaded_by,
+                "rules": len(idx.rules), "functions": len(idx.functions), "source": row.source}
+
+    @blp.doc(**SECURED)
+    @blp.arguments(s.PolicyReloadRequest)
+    @blp.response(200, s.PolicyReloadResponse)
+    @blp.alt_response(422, schema=s.Error, description="The rule file has errors; the last good policy stays")
+    @blp.alt_response(401, response="DEFAULT_ERROR", description="Missing or invalid service key")
+    def put(self, body):
+        """Validate a rule file and put it in force in every worker and instance (R-AUTHZ-4)."""
+        svc = current_app.extensions["authz"]
+        try:
+            new = pol.parse(body["source"])
+        except pol.PolicyInvalid as exc:
+            raise AuthzError("policy_invalid", errors=[{"line": e.line, "code": e.code, "message": e.message}
+                                                       for e in exc.errors])
+        d = pol.diff(svc.enforcer.index, new)
+        if body.get("dry_run"):
+            return {"digest": new.digest, "applied": False, "added": d.added, "removed": d.removed}
+        index, _ = policystore.install(svc.settings.model_path, body["source"], by=f"service:{g.client.name}")
+        svc.enforcer.reload(index)
+        audit.record(svc, actor=f"service:{g.client.name}", action="policy.reload", target=index.digest,
+                     detail={"added": len(d.added), "removed": len(d.removed)})
+        return {"digest": index.digest, "applied": True, "added": d.added, "removed": d.removed}

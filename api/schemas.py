@@ -1,0 +1,119 @@
+"""Request and response schemas (marshmallow). Validators are ones apispec documents (Length, Regexp,
+OneOf), so the OpenAPI document says exactly what the server accepts."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from authz.ids import DOMAIN_RE, PERSON_UID_RE, TOKEN_RE
+
+Subject = lambda **kw: fields.String(required=True, validate=validate.Regexp(PERSON_UID_RE.pattern),
+                                     metadata={"description": "Person id (p-...)", "example": "p-demo-legal"}, **kw)
+Domain = lambda **kw: fields.String(required=True, validate=validate.Regexp(DOMAIN_RE.pattern),
+                                    metadata={"description": "ent:<USCC> or person:<person id>",
+                                              "example": "ent:91360100MA35DEMO1A"}, **kw)
+Token = lambda desc, ex, **kw: fields.String(required=True, validate=validate.Regexp(TOKEN_RE.pattern),
+                                             metadata={"description": desc, "example": ex}, **kw)
+
+
+class Error(Schema):
+    """Every error response: {code, status, message, errors}."""
+
+    code = fields.String(required=True, metadata={"description": "Stable machine code"})
+    status = fields.Integer(required=True)
+    message = fields.String(required=True, metadata={"description": "Chinese, or English on Accept-Language: en"})
+    errors = fields.Raw(metadata={"description": "Field errors, when any"})
+
+
+class CheckRequest(Schema):
+    subject = Subject()
+    domain = Domain()
+    object = Token("Function (ac.* or biz.*)", "biz.invoice_use")
+    action = Token("Action on the function", "use")
+    identity_type = fields.String(validate=validate.Regexp(TOKEN_RE.pattern),
+                                  metadata={"description": "Decide only as this identity type (optional)"})
+
+
+class CheckResponse(Schema):
+    allowed = fields.Boolean(required=True)
+    subject = fields.String()
+    domain = fields.String()
+    object = fields.String()
+    action = fields.String()
+    policy = fields.String(metadata={"description": "Digest of the rule file that decided"})
+
+
+class BatchRequest(Schema):
+    requests = fields.List(fields.Nested(CheckRequest), required=True, validate=validate.Length(min=1, max=200))
+
+
+class BatchResponse(Schema):
+    results = fields.List(fields.Nested(CheckResponse), required=True)
+    policy = fields.String()
+
+
+class FunctionsQuery(Schema):
+    subject = Subject()
+    domain = Domain()
+    identity_type = fields.String(validate=validate.Regexp(TOKEN_RE.pattern))
+
+
+class FunctionItem(Schema):
+    object = fields.String(required=True)
+    actions = fields.List(fields.String(), required=True)
+    group = fields.String(metadata={"description": "Menu group"})
+    label = fields.String(metadata={"description": "Menu label in the requested language"})
+    label_zh = fields.String()
+    label_en = fields.String()
+
+
+class FunctionsResponse(Schema):
+    subject = fields.String()
+    domain = fields.String()
+    identity_types = fields.List(fields.String())
+    functions = fields.List(fields.Nested(FunctionItem))
+
+
+class GrantView(Schema):
+    identity_type = fields.String()
+    source = fields.String()
+    live = fields.Boolean()
+    functions = fields.List(fields.String(), allow_none=True)
+    since = fields.Float(allow_none=True)
+    until = fields.Float(allow_none=True)
+
+
+class ExplainResponse(Schema):
+    allowed = fields.Boolean(required=True)
+    reason = fields.String(required=True, metadata={"description": "allowed, unknown_function, unknown_domain, "
+                                                                   "no_identity, identity_not_live, not_in_function_set, no_rule"})
+    detail = fields.String()
+    rule = fields.Dict(allow_none=True, metadata={"description": "The rule file line that allowed it"})
+    grants = fields.List(fields.Nested(GrantView))
+
+
+class PolicyView(Schema):
+    digest = fields.String()
+    loaded_at = fields.Float()
+    loaded_by = fields.String()
+    rules = fields.Integer()
+    functions = fields.Integer()
+    source = fields.String()
+
+
+class PolicyReloadRequest(Schema):
+    source = fields.String(required=True, validate=validate.Length(min=1, max=2_000_000),
+                           metadata={"description": "The full text of the rule file"})
+    dry_run = fields.Boolean(load_default=False)
+
+
+class LintErrorView(Schema):
+    line = fields.Integer()
+    code = fields.String()
+    message = fields.String()
+
+
+class PolicyReloadResponse(Schema):
+    digest = fields.String()
+    applied = fields.Boolean()
+    added = fields.List(fields.List(fields.String()))
+    removed = fields.List(fields.List(fields.String()))

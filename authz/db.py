@@ -23,7 +23,7 @@ def open_database(url: str) -> peewee.Database:
             check_same_thread=False,
         )
     elif parsed.scheme in ("postgres", "postgresql"):
-        db = connect(url.replace("postgres://", "postgresql://", 1), autorollback=True)
+        db = connect(url.replace("postgres://", "postgresql://", 1))
     else:
         raise ValueError(f"unsupported DATABASE_URL scheme {parsed.scheme!r} (sqlite:/// or postgresql://)")
     database.initialize(db)

@@ -1,0 +1,1 @@
+"""Flows: plain functions taking domain objects and ports, called by the REST layer and the CLI alike."""

@@ -39,7 +39,11 @@ class Service:
             self.enforcer = Enforcer(self.settings.model_path, index,
                                      GrantStore(self.settings.grant_cache_size),
                                      DomainStore(self.settings.domain_cache_size), self.clock)
-            self.feed = ChangeFeed(self.settings.change_poll_ms)
+            notifier = None
+            if self.settings.redis_url:
+                from .redis_notify import RedisNotifier
+                notifier = RedisNotifier(self.settings.redis_url)
+            self.feed = ChangeFeed(self.settings.change_poll_ms, notifier=notifier)
             self.feed.subscribe(self.enforcer.on_change)
             self.feed.start_from_now()
         if follow:
@@ -51,6 +55,8 @@ class Service:
         record(kind, key, self.clock.time())
         if self.enforcer is not None:
             self.enforcer.on_change(kind, key)
+        if self.feed is not None:
+            self.feed.publish()
 
     def grant_changed(self, person_uid: str, domain: str) -> None:
         self.changed("grant", f"{person_uid}|{domain}")

@@ -43,6 +43,22 @@ class Settings:
     app_callback_secrets: str = ""  # "taxapp:secret,iitapp:secret" for the production signed callbacks
     trusted_proxies: int = 0  # how many X-Forwarded-For hops to trust (0: ignore the header)
     default_language: str = "zh"
+    # ---- login and identity (issue 3)
+    password_min_length: int = 8  # R-PWD-1 decision: 8-16, three of four classes, no white space
+    password_max_length: int = 16
+    password_min_classes: int = 3
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    code_ttl_seconds: int = 300  # R-SMS-2: 5 minutes
+    code_max_attempts: int = 5  # per code, then it is dead
+    sms_quota: int = 5  # R-SMS-1: codes per phone per window, the window starting at the first
+    sms_window_minutes: int = 10
+    lockout_failures: int = 5  # R-LOGIN-11
+    flow_ttl_minutes: int = 15  # a multi-step flow left alone this long expires
+    qr_ticket_seconds: int = 120  # R-LOGIN-7: a QR ticket's life; the page refreshes it
+    hall_code_days: int = 7  # R-REG-7
+    human_check_secret: str = ""  # shared secret of the "hmac" human-verification adapter
+    redis_key_prefix: str = "authz:"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":

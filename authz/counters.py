@@ -1,0 +1,210 @@
+"""Shared counters: lockout per authentication method (R-LOGIN-11) and the SMS quota (R-SMS-1).
+
+Two backends behind one interface, both atomic across workers and instances:
+
+* `DatabaseCounters` (default): one row per key, changed by single conditional UPDATE statements inside
+  a transaction, so concurrent failures never lose an increment and the quota never lets a sixth through.
+* `RedisCounters` (when Settings.redis_url is set): one hash per key, changed by Lua scripts (atomic on
+  the server). Any Redis error fails CLOSED with `counters_unavailable` (503): an unreachable counter
+  store must not turn into unlimited password guesses or SMS sends.
+
+Lockout (decision in SPEC R-LOGIN-11): failures of password, SMS code and face scan count separately; the
+counting window is the Asia/Shanghai day; the fifth consecutive failure of a method locks that method
+until next midnight (lockout_mode "midnight") or for lockout_minutes ("minutes", the withholding-client
+rule); a success of the method resets its count; a password reset lifts every lock (R-PWD-4).
+
+SMS quota: at most `sms_quota` codes per phone in a window of `sms_window_minutes` that starts at the
+first code; once it has passed, the next code opens a new window.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import peewee as pw
+
+from .clock import next_midnight_epoch
+from .config import Settings
+from .db import database
+from .errors import AuthzError, register
+
+log = logging.getLogger("authz.counters")
+
+METHODS = ("password", "sms", "face")
+E_UNAVAILABLE = register("counters_unavailable", 503, "登录安全服务暂不可用，请稍后重试",
+                         "The login safety service is unavailable; try again later")
+E_SMS_QUOTA = register("sms_quota", 429, "短信验证码获取频繁，请稍后重试",
+                       "Too many SMS codes for this phone; try again later")
+
+
+class Counters(Protocol):
+    def locked_until(self, subject: str, method: str, now: float) -> float | None:
+        """The end of the method's lock if it is locked at `now`, else None."""
+
+    def fail(self, subject: str, method: str, now: float) -> float | None:
+        """Count one failure; returns the lock end if this failure locked the method."""
+
+    def succeed(self, subject: str, method: str) -> None:
+        """A success of the method: its consecutive-failure count starts again."""
+
+    def unlock(self, subject: str) -> None:
+        """Lift every lock and count of the subject (password reset)."""
+
+    def take_sms(self, phone: str, now: float) -> None:
+        """Take one code from the phone's quota or raise sms_quota (429 with Retry-After)."""
+
+
+class _Policy:
+    def __init__(self, settings: Settings):
+        self.limit = settings.lockout_failures
+        self.mode = settings.lockout_mode
+        self.minutes = settings.lockout_minutes
+        self.sms_quota = settings.sms_quota
+        self.sms_window = settings.sms_window_minutes * 60
+
+    def lock_end(self, now: float) -> float:
+        return now + self.minutes * 60 if self.mode == "minutes" else next_midnight_epoch(now)
+
+    @staticmethod
+    def day_end(now: float) -> float:
+        return next_midnight_epoch(now)
+
+
+def _lock_key(subject: str, method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}")
+    return f"lock:{method}:{subject}"
+
+
+def _quota_error(retry_after: float) -> AuthzError:
+    return AuthzError(E_SMS_QUOTA, headers={"Retry-After": str(max(1, int(retry_after + 0.999)))})
+
+
+class DatabaseCounters(_Policy):
+    """Counters in the counter_row table (the database serialises the conditional updates)."""
+
+    def _row(self):
+        from .models_login import CounterRow
+        return CounterRow
+
+    def _ensure(self, key: str) -> None:
+        CR = self._row()
+        CR.insert(key=key, count=0, window_end=0, locked_until=0).on_conflict_ignore().execute()
+
+    def locked_until(self, subject, method, now):
+        CR = self._row()
+        until = CR.select(CR.locked_until).where(CR.key == _lock_key(subject, method)).scalar()
+        return until if until and until > now else None
+
+    def fail(self, subject, method, now):
+        CR = self._row()
+        key = _lock_key(subject, method)
+        with database.atomic():
+            self._ensure(key)
+            fresh = CR.window_end <= now
+            CR.update(count=pw.Case(None, [(fresh, 1)], CR.count + 1),
+                      window_end=pw.Case(None, [(fresh, self.day_end(now))], CR.window_end)).where(CR.key == key).execute()
+            count = CR.select(CR.count).where(CR.key == key).scalar()
+            if count >= self.limit:
+                end = self.lock_end(now)
+                CR.update(count=0, locked_until=end).where(CR.key == key).execute()
+                return end
+        return None
+
+    def succeed(self, subject, method):
+        CR = self._row()
+        CR.update(count=0).where(CR.key == _lock_key(subject, method)).execute()
+
+    def unlock(self, subject):
+        CR = self._row()
+        CR.delete().where(CR.key.in_([_lock_key(subject, m) for m in METHODS])).execute()
+
+    def take_sms(self, phone, now):
+        CR = self._row()
+        key = f"sms:{phone}"
+        with database.atomic():
+            self._ensure(key)
+            fresh = CR.window_end <= now
+            n = (CR.update(count=pw.Case(None, [(fresh, 1)], CR.count + 1),
+                           window_end=pw.Case(None, [(fresh, now + self.sms_window)], CR.window_end))
+                 .where((CR.key == key) & (fresh | (CR.count < self.sms_quota))).execute())
+            if n == 1:
+                return
+            end = CR.select(CR.window_end).where(CR.key == key).scalar() or now
+        raise _quota_error(end - now)
+
+
+_FAIL = """
+local now = tonumber(ARGV[1]); local newend = tonumber(ARGV[2]); local limit = tonumber(ARGV[3])
+local lockto = ARGV[4]; local ttl = tonumber(ARGV[5])
+local v = redis.call('HMGET', KEYS[1], 'count', 'window_end')
+local count = tonumber(v[1]) or 0; local we = tonumber(v[2]) or 0
+if we <= now then count = 1; we = newend else count = count + 1 end
+local locked = ''
+if count >= limit then count = 0; locked = lockto; redis.call('HSET', KEYS[1], 'locked_until', lockto) end
+redis.call('HSET', KEYS[1], 'count', count, 'window_end', string.format('%.6f', we))
+redis.call('EXPIRE', KEYS[1], ttl)
+return locked
+"""
+
+_SMS = """
+local now = tonumber(ARGV[1]); local window = tonumber(ARGV[2]); local limit = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[4])
+local v = redis.call('HMGET', KEYS[1], 'count', 'window_end')
+local count = tonumber(v[1]) or 0; local we = tonumber(v[2]) or 0
+if we <= now then count = 1; we = now + window
+elseif count < limit then count = count + 1
+else return {0, string.format('%.6f', we)} end
+redis.call('HSET', KEYS[1], 'count', count, 'window_end', string.format('%.6f', we))
+redis.call('EXPIRE', KEYS[1], ttl)
+return {1, string.format('%.6f', we)}
+"""
+
+
+class RedisCounters(_Policy):
+    """Counters in Redis hashes, changed by Lua scripts; fails closed."""
+
+    def __init__(self, settings: Settings, client=None):
+        super().__init__(settings)
+        import redis
+        self._errors = (redis.exceptions.RedisError, OSError)
+        self.r = client or redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)
+        self.prefix = settings.redis_key_prefix + "ctr:"
+        self._fail = self.r.register_script(_FAIL)
+        self._sms = self.r.register_script(_SMS)
+
+    def _call(self, fn, *args, **kw):
+        try:
+            return fn(*args, **kw)
+        except self._errors as exc:
+            log.error("redis counters unavailable: %s", type(exc).__name__)
+            raise AuthzError(E_UNAVAILABLE, headers={"Retry-After": "5"}) from None
+
+    def locked_until(self, subject, method, now):
+        raw = self._call(self.r.hget, self.prefix + _lock_key(subject, method), "locked_until")
+        until = float(raw) if raw else 0.0
+        return until if until > now else None
+
+    def fail(self, subject, method, now):
+        end = self.lock_end(now)
+        ttl = int(max(end, self.day_end(now)) - now) + 86_400
+        locked = self._call(self._fail, keys=[self.prefix + _lock_key(subject, method)],
+                            args=[repr(now), repr(self.day_end(now)), self.limit, repr(end), ttl])
+        return float(locked) if locked else None
+
+    def succeed(self, subject, method):
+        self._call(self.r.hset, self.prefix + _lock_key(subject, method), "count", 0)
+
+    def unlock(self, subject):
+        self._call(self.r.delete, *[self.prefix + _lock_key(subject, m) for m in METHODS])
+
+    def take_sms(self, phone, now):
+        ok, end = self._call(self._sms, keys=[self.prefix + f"sms:{phone}"],
+                             args=[repr(now), self.sms_window, self.sms_quota, self.sms_window + 60])
+        if int(ok) != 1:
+            raise _quota_error(float(end) - now)
+
+
+def build_counters(settings: Settings) -> Counters:
+    """Redis when redis_url is set, else the database."""
+    return RedisCounters(settings) if settings.redis_url else DatabaseCounters(settings)

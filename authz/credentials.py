@@ -1,0 +1,120 @@
+"""Passwords (R-PWD-1, R-PWD-2, R-PWD-5) and usernames (R-USR-1).
+
+* Hashes are argon2id; nothing else about a password is ever stored, logged or echoed.
+* Every verification costs exactly one argon2 verify, whether the account exists, is a stock person
+  whose initial password is the last six characters of their document number, or is unknown (a dummy
+  hash is verified), so the answer time tells nothing about the account (R-LOGIN-12 decision).
+* The policy is the seed rule (8-16 characters, three of four classes, no white space) plus a bundled
+  list of common passwords. Where the seeds differ from NIST SP 800-63B: NIST asks for no composition
+  rules and allows 64+ characters; the manuals require classes and cap the length at 16, so the cap and
+  classes are settings (password_max_length, password_min_classes).
+"""
+from __future__ import annotations
+
+import functools
+import hmac
+import re
+import threading
+from importlib import resources
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from .config import Settings
+from .errors import AuthzError, register
+
+E_PWD_LENGTH = register("password_length", 422, "密码长度须为{min}-{max}位", "The password must be {min}-{max} characters long")
+E_PWD_CLASSES = register("password_classes", 422, "密码须包含大写字母、小写字母、数字、特殊字符中的至少{n}种",
+                         "The password must mix at least {n} of: upper-case, lower-case, digits, special characters")
+E_PWD_SPACE = register("password_whitespace", 422, "密码不能包含空格", "The password must not contain white space")
+E_PWD_COMMON = register("password_common", 422, "密码过于常见，请更换", "This password is too common; choose another")
+E_PWD_MISMATCH = register("password_mismatch", 422, "两次输入的密码不一致", "The two passwords differ")
+E_PWD_SAME = register("password_unchanged", 422, "新密码不能与原密码相同", "The new password must differ from the old one")
+E_USERNAME = register("username_invalid", 422, "用户名须为6-20位字母或数字，且第一位为字母",
+                      "A username is 6-20 letters or digits and starts with a letter")
+E_USERNAME_TAKEN = register("username_taken", 409, "该用户名已被使用", "This username is taken")
+
+USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{5,19}$")
+_SPECIAL = re.compile(r"[^A-Za-z0-9\s]")
+
+
+@functools.lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The bundled list (authz/data/common-passwords.txt), lower-cased."""
+    text = resources.files("authz").joinpath("data/common-passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def check_policy(password: str, settings: Settings, confirm: str | None = None) -> str:
+    """Return the password if it satisfies R-PWD-1, else raise an error naming the rule broken."""
+    if confirm is not None and not hmac.compare_digest(password.encode(), confirm.encode()):
+        raise AuthzError(E_PWD_MISMATCH)
+    if any(c.isspace() for c in password):
+        raise AuthzError(E_PWD_SPACE)
+    lo, hi = settings.password_min_length, settings.password_max_length
+    if not lo <= len(password) <= hi:
+        raise AuthzError(E_PWD_LENGTH, min=lo, max=hi)
+    classes = sum(bool(re.search(p, password)) for p in (r"[A-Z]", r"[a-z]", r"[0-9]")) + bool(_SPECIAL.search(password))
+    if classes < settings.password_min_classes:
+        raise AuthzError(E_PWD_CLASSES, n=settings.password_min_classes)
+    if password.lower() in common_passwords():
+        raise AuthzError(E_PWD_COMMON)
+    return password
+
+
+def check_username(name: str) -> str:
+    """R-USR-1: 6-20 letters or digits, first a letter (case-sensitive). Uniqueness is the caller's."""
+    if not isinstance(name, str) or not USERNAME_RE.match(name):
+        raise AuthzError(E_USERNAME)
+    return name
+
+
+def initial_password(doc_number: str) -> str:
+    """R-PWD-2: a stock person's first password, the last six characters of the document number."""
+    return (doc_number or "")[-6:].upper()
+
+
+class Hasher:
+    """argon2id with the configured cost; counts verifications so tests can prove equal cost."""
+
+    def __init__(self, settings: Settings):
+        self.ph = PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib,
+                                 parallelism=1, type=Type.ID)
+        self._dummy: str | None = None
+        self._lock = threading.Lock()
+        self.verifications = 0
+
+    def hash(self, password: str) -> str:
+        return self.ph.hash(password)
+
+    @property
+    def dummy(self) -> str:
+        if self._dummy is None:
+            with self._lock:
+                if self._dummy is None:
+                    self._dummy = self.ph.hash("dummy-password-never-matches")
+        return self._dummy
+
+    def _verify(self, stored: str, password: str) -> bool:
+        self.verifications += 1
+        try:
+            return self.ph.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def verify_person(self, person, password: str, primary_doc_number: str | None = None) -> bool:
+        """True when `password` is the person's; one argon2 verify on every path (None: unknown account).
+
+        A stock person (password_hash NULL, must_change_password) is checked against the last six
+        characters of the primary document number in constant time, after a dummy verify that gives
+        the path the same cost."""
+        if person is not None and person.password_hash:
+            return self._verify(person.password_hash, password)
+        self._verify(self.dummy, password)
+        if person is not None and person.must_change_password and primary_doc_number:
+            expected = initial_password(primary_doc_number).encode()
+            return hmac.compare_digest(expected, (password or "").upper().encode())
+        return False
+
+    def needs_rehash(self, stored: str) -> bool:
+        return self.ph.check_needs_rehash(stored)

@@ -1,0 +1,58 @@
+"""The factor interface and the lockout guard every factor check runs under (R-LOGIN-11)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable, Protocol, TypeVar
+
+from ..clock import SHANGHAI
+from ..errors import AuthzError, register
+from ..ports import ports_of
+
+T = TypeVar("T")
+
+E_LOCKED = register("account_locked", 423, "该验证方式连续失败次数过多，账号已锁定至{until}，可通过忘记密码解锁",
+                    "Too many failures of this method: the account is locked until {until}; reset the password to unlock")
+# failures of these codes count toward the lockout; others (expired, not requested, pending) do not
+COUNTED = {"code_invalid", "code_attempts_exhausted", "face_mismatch", "password_wrong"}
+
+
+class Factor(Protocol):
+    name: str
+    method: str  # the lockout method: sms | face
+
+    def begin(self, svc, flow_hash: str, *, purpose: str, person=None, phone: str | None = None,
+              subject: str | None = None) -> dict:
+        """Start the factor for a flow (send a code, show a ticket); returns what the client may see."""
+
+    def complete(self, svc, flow_hash: str, *, purpose: str, code: str | None = None) -> None:
+        """Finish it, or raise: a counted failure, or a not-yet state (scan_pending)."""
+
+
+def locked_error(until: float) -> AuthzError:
+    when = dt.datetime.fromtimestamp(until, tz=SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return AuthzError(E_LOCKED, until=when, errors={"locked_until": until})
+
+
+def ensure_unlocked(svc, uid: str, method: str) -> None:
+    until = ports_of(svc).counters.locked_until(uid, method, svc.clock.time())
+    if until:
+        raise locked_error(until)
+
+
+def guarded(svc, uid: str | None, method: str, fn: Callable[[], T]) -> T:
+    """Run one check of `method` for person `uid` under the lockout: refused while locked, a counted
+    failure adds to the count (and may lock), a success resets it."""
+    if uid is None:
+        return fn()
+    counters = ports_of(svc).counters
+    ensure_unlocked(svc, uid, method)
+    try:
+        out = fn()
+    except AuthzError as err:
+        if err.code in COUNTED:
+            until = counters.fail(uid, method, svc.clock.time())
+            if until:
+                raise locked_error(until) from None
+        raise
+    counters.succeed(uid, method)
+    return out

@@ -1,0 +1,396 @@
+"""Password login on every business entry, then a second factor, required actions and identity
+resolution (R-LOGIN-1..6, R-LOGIN-10..12, R-LOGIN-14, R-PWD-2).
+
+```
+start (human check, password)  ──>  second_factor ──> sign_agreement ──> change_password ──┐
+                                         │                 │                               │
+                                         └─────────────────┴──> choose | confirm_pending ──┴──> done
+```
+(drawn in docs/login-flows.md). A step is accepted only in its state; the flow id is all the client holds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from .. import accounts, audit, loginlog
+from ..credentials import check_policy
+from ..db import database
+from ..errors import AuthzError, register
+from ..factors import factor as get_factor
+from ..factors.base import ensure_unlocked, guarded, locked_error
+from ..factors.sms import mask_phone
+from ..ids import USCC_RE, enterprise_domain, person_domain
+from ..models import Agreement, AgreementAgent, Binding, Enterprise, Person
+from ..models_login import CrossRegionProject
+from ..ports import ports_of
+from ..sessions import Entry, Identity
+from .. import sessions
+from . import base
+
+E_PHONE_NOT_FOUND = register("phone_not_found", 401, "手机号码不存在，您可以尝试使用证件号码登录",
+                             "This phone number is not registered; try logging in with your document number")
+E_NOT_REGISTERED = register("not_registered", 401, "该用户未注册，请在自然人业务入口进行用户注册",
+                            "This user is not registered; register through the natural-person entry")
+E_PASSWORD_WRONG = register("password_wrong", 401, "密码错误，连续输错{limit}次将锁定账号",
+                            "Wrong password; {limit} consecutive failures lock the account")
+E_GENERIC = register("login_failed", 401, "账号或密码错误", "The account or password is wrong")
+E_PHONE_EMPTY = register("phone_empty", 422, "您的手机号为空，请您通过扫码验证方式登录系统，并在账户中心的手机号码修改菜单中添加默认手机号",
+                         "Your phone number is empty: log in by app scan and add a default phone in the account centre")
+E_NO_RELATION = register("no_relation", 403, "未查询到您与该企业的关联关系", "No relation between you and this enterprise was found")
+E_CHOICE = register("choice_invalid", 422, "所选身份不可用", "The chosen identity is not available")
+E_ENTRY_FIELDS = register("entry_fields", 422, "请填写该登录入口所需的企业信息", "This entry needs its enterprise fields")
+
+GENERIC_CODES = {E_PHONE_NOT_FOUND, E_NOT_REGISTERED, E_PASSWORD_WRONG}
+
+
+class LoginState(str, Enum):
+    SECOND_FACTOR = "second_factor"
+    SIGN_AGREEMENT = "sign_agreement"
+    CHANGE_PASSWORD = "change_password"
+    CHOOSE = "choose"
+    CONFIRM_PENDING = "confirm_pending"
+    DONE = "done"
+
+
+S = LoginState
+_AFTER_FACTOR = {S.SIGN_AGREEMENT, S.CHANGE_PASSWORD, S.CHOOSE, S.CONFIRM_PENDING, S.DONE}
+MACHINE = base.Machine(base.FlowKind.LOGIN, LoginState, {
+    S.SECOND_FACTOR: _AFTER_FACTOR,
+    S.SIGN_AGREEMENT: {S.CHANGE_PASSWORD, S.CHOOSE, S.CONFIRM_PENDING, S.DONE},
+    S.CHANGE_PASSWORD: {S.CHOOSE, S.CONFIRM_PENDING, S.DONE},
+    S.CHOOSE: {S.DONE},
+    S.CONFIRM_PENDING: {S.DONE},
+}, terminal=frozenset({S.DONE}))
+
+SPECIAL_TYPES = {"inspection": "跨区域报验户", "tax_source": "跨区税源登记纳税人"}
+ACCOUNT_TYPES = {Entry.NONRESIDENT: ("phone", "email", "username")}
+DEFAULT_ACCOUNT_TYPES = ("phone", "document", "username")
+MAIN_ROLES = ("legal_rep", "finance_officer", "tax_officer")  # R-LOGIN-4: who sees every project
+
+
+@dataclass
+class Step:
+    """What a login step answers: the flow's public view; `session` (the new id) when the login is done."""
+    view: dict
+    session: str | None = None
+    session_row: object = None
+
+
+def _err(svc, code: str, **params) -> AuthzError:
+    """R-LOGIN-12: the manuals' hints, or one generic message when the deployment chose that."""
+    if svc.settings.generic_login_errors and code in GENERIC_CODES:
+        return AuthzError(E_GENERIC)
+    return AuthzError(code, **params)
+
+
+# ---- step 1: password
+def start(svc, *, entry: str, account: str, password: str, uscc: str | None = None, special_type: str | None = None,
+          nonresident_code: str | None = None, human_token: str | None = None, ip: str = "",
+          client: str = "browser") -> Step:
+    """Human check, then account + password for an entry. Unknown accounts cost one argon2 verify like
+    known ones (dummy hash), so neither the answer time nor (with generic errors) the answer differs."""
+    entry = Entry(entry)
+    ports = ports_of(svc)
+    now = svc.clock.time()
+    ports.human.verify(human_token, now)  # R-LOGIN-14: before anything about the account is said
+    ctx = {"entry": entry.value, "client": client, "ip": ip}
+    if entry in (Entry.ENTERPRISE, Entry.AGENT, Entry.SPECIAL):
+        if not uscc or not USCC_RE.match(uscc):
+            raise AuthzError(E_ENTRY_FIELDS, errors={"uscc": ["required for this entry"]})
+        ctx["uscc"] = uscc
+    if entry == Entry.SPECIAL:
+        if special_type not in SPECIAL_TYPES:
+            raise AuthzError(E_ENTRY_FIELDS, errors={"special_type": list(SPECIAL_TYPES)})
+        ctx["special_type"] = special_type
+    if entry == Entry.NONRESIDENT:
+        if not nonresident_code or not USCC_RE.match(nonresident_code):
+            raise AuthzError(E_ENTRY_FIELDS, errors={"nonresident_code": ["required for this entry"]})
+        ctx["nonresident_code"] = nonresident_code
+    person, account_type = accounts.find_account(account, allow=ACCOUNT_TYPES.get(entry, DEFAULT_ACCOUNT_TYPES))
+    if not accounts.can_log_in(person):
+        person = None
+    doc = accounts.primary_document(person) if person else None
+    log = dict(entry=entry.value, step="password", account_type=account_type, ip=ip, uscc=ctx.get("uscc", ""))
+
+    if person is not None:
+        until = ports.counters.locked_until(person.uid, "password", now)
+        if until:
+            ports.hasher.verify_person(None, password)  # same cost as any other answer
+            loginlog.record(svc, person=person, outcome="account_locked", **log)
+            raise locked_error(until)
+    ok = ports.hasher.verify_person(person, password or "", doc.doc_number if doc else None)
+    if person is None:
+        code = E_PHONE_NOT_FOUND if account_type == "phone" else E_NOT_REGISTERED
+        loginlog.record(svc, outcome=code, **log)
+        raise _err(svc, code)
+    if not ok:
+        until = ports.counters.fail(person.uid, "password", now)
+        loginlog.record(svc, person=person, outcome="account_locked" if until else E_PASSWORD_WRONG, **log)
+        if until:
+            raise locked_error(until)
+        raise _err(svc, E_PASSWORD_WRONG, limit=svc.settings.lockout_failures)
+    ports.counters.succeed(person.uid, "password")
+    if account_type == "phone":
+        ctx["account_phone"] = account.strip()
+    ctx["account_type"] = account_type
+    raw, flow = base.create(svc, MACHINE, S.SECOND_FACTOR, person=person, context=ctx)
+    loginlog.record(svc, person=person, outcome="ok", **log)
+    return Step(dict(view(svc, flow), flow=raw))
+
+
+# ---- step 2: second factor
+def _sms_target(flow) -> str:
+    """R-LOGIN-2: the phone typed as the account if it still belongs to the person, else the default."""
+    person = flow.person
+    typed = (flow.context or {}).get("account_phone")
+    if typed and typed in accounts.phones_of(person):
+        return typed
+    phone = accounts.default_phone(person)
+    if not phone:
+        raise AuthzError(E_PHONE_EMPTY)
+    return phone
+
+
+def begin_factor(svc, flow_id: str, factor_name: str) -> dict:
+    """Send the SMS code or show a face-scan ticket for this flow."""
+    flow = base.load(svc, MACHINE, flow_id)
+    base.require(MACHINE, flow, S.SECOND_FACTOR)
+    f = get_factor(factor_name)
+    ensure_unlocked(svc, flow.person.uid, f.method)
+    phone = _sms_target(flow) if f.name == "sms" else None
+    return f.begin(svc, flow.id_hash, purpose="login", person=flow.person, phone=phone)
+
+
+def complete_factor(svc, flow_id: str, factor_name: str, code: str | None = None) -> Step:
+    """Check the code or collect the scan; then required actions or identity resolution."""
+    flow = base.load(svc, MACHINE, flow_id)
+    base.require(MACHINE, flow, S.SECOND_FACTOR)
+    f = get_factor(factor_name)
+    ctx = flow.context or {}
+    log = dict(entry=ctx.get("entry", ""), step="factor", factor=f.name, account_type=ctx.get("account_type", ""),
+               ip=ctx.get("ip", ""), uscc=ctx.get("uscc", ""))
+    try:
+        guarded(svc, flow.person.uid, f.method, lambda: f.complete(svc, flow.id_hash, purpose="login", code=code))
+    except AuthzError as err:
+        if err.code != "scan_pending":
+            loginlog.record(svc, person=flow.person, outcome=err.code, **log)
+        raise
+    loginlog.record(svc, person=flow.person, outcome="ok", **log)
+    return _advance(svc, flow, factor=f.name)
+
+
+# ---- required actions (stock persons, R-LOGIN-10, R-PWD-2)
+def sign_agreement(svc, flow_id: str) -> Step:
+    """The user agreement (personal-information consent + face-recognition service agreement)."""
+    flow = base.load(svc, MACHINE, flow_id)
+    base.require(MACHINE, flow, S.SIGN_AGREEMENT)
+    Person.update(agreement_signed_at=svc.clock.time(), updated_at=svc.clock.time()).where(
+        Person.id == flow.person_id).execute()
+    audit.record(svc, actor=flow.person.uid, action="agreement.sign", target=flow.person.uid)
+    return _advance(svc, base.load(svc, MACHINE, flow_id))
+
+
+def change_password(svc, flow_id: str, new_password: str, confirm: str) -> Step:
+    """Replace the initial password before anything else."""
+    flow = base.load(svc, MACHINE, flow_id)
+    base.require(MACHINE, flow, S.CHANGE_PASSWORD)
+    check_policy(new_password, svc.settings, confirm)
+    person = flow.person
+    doc = accounts.primary_document(person)
+    if doc and new_password.upper() == doc.doc_number[-6:].upper():
+        raise AuthzError("password_unchanged")
+    Person.update(password_hash=ports_of(svc).hasher.hash(new_password), must_change_password=False,
+                  registered=True, updated_at=svc.clock.time()).where(Person.id == person.id).execute()
+    audit.record(svc, actor=person.uid, action="password.initial_change", target=person.uid)
+    return _advance(svc, base.load(svc, MACHINE, flow_id))
+
+
+def _advance(svc, flow, factor: str | None = None) -> Step:
+    """After the factor or a required action: the next required action, else identity resolution."""
+    person = Person.get_by_id(flow.person_id)
+    if factor:
+        flow = base.update_context(svc, flow, factor=factor)
+    state = base.require(MACHINE, flow, S.SECOND_FACTOR, S.SIGN_AGREEMENT, S.CHANGE_PASSWORD)
+    if person.agreement_signed_at is None and state == S.SECOND_FACTOR:
+        flow = base.transition(svc, MACHINE, flow, S.SIGN_AGREEMENT)
+        return Step(view(svc, flow))
+    if person.must_change_password and state != S.CHANGE_PASSWORD:
+        flow = base.transition(svc, MACHINE, flow, S.CHANGE_PASSWORD)
+        return Step(view(svc, flow))
+    return _resolve(svc, flow)
+
+
+# ---- identity resolution (R-LOGIN-3..6)
+def choices(svc, flow, query: str | None = None) -> dict:
+    """What this person may enter through this flow's entry: live identities, pending ones, projects
+    or clients. Computed afresh every time from the enforcer and the directory."""
+    ctx = flow.context or {}
+    entry = Entry(ctx["entry"])
+    person = flow.person
+    if entry == Entry.PERSONAL:
+        return {"identities": [{"id": "self", "identity_type": "self", "domain": person_domain(person.uid)}]}
+    ent = _enterprise(ctx)
+    if ent is None:
+        return {}
+    domain = enterprise_domain(ent.uscc)
+    live = {g.source: g for g in svc.enforcer.roles_in(person.uid, domain) if g.source.startswith("binding:")}
+    bindings = {b.id: b for b in Binding.select().where((Binding.person == person) & (Binding.domain == domain)
+                                                        & (Binding.state.in_(["active", "pending"])))}
+    if entry in (Entry.ENTERPRISE, Entry.NONRESIDENT):
+        ids = [{"id": f"b{bid}", "identity_type": b.role, "domain": domain, "enterprise": ent.name,
+                "sub_identity": b.sub_identity}
+               for bid, b in sorted(bindings.items()) if f"binding:{bid}" in live]
+        pending = [{"id": f"b{bid}", "identity_type": b.role, "domain": domain, "enterprise": ent.name}
+                   for bid, b in sorted(bindings.items()) if b.state == "pending"]
+        return {"identities": ids, "pending": pending}
+    if entry == Entry.SPECIAL:
+        held = [bindings[int(s.split(":")[1])] for s in live if int(s.split(":")[1]) in bindings]
+        main = sorted((b for b in held if b.role in MAIN_ROLES and not b.sub_identity),
+                      key=lambda b: MAIN_ROLES.index(b.role))
+        subs = [b for b in held if b.role == "tax_officer" and b.sub_identity]
+        if not main and not subs:
+            return {}
+        acting = main[0] if main else subs[0]
+        q = CrossRegionProject.select().where((CrossRegionProject.enterprise == ent)
+                                              & (CrossRegionProject.kind == ctx["special_type"])
+                                              & (CrossRegionProject.status == "active"))
+        if not main:
+            q = q.where(CrossRegionProject.handler == person)
+        if query:
+            q = q.where(CrossRegionProject.management_no.endswith(query) if len(query) <= 4
+                        else CrossRegionProject.management_no == query)
+        projects = [{"id": p.management_no, "identity_type": acting.role, "domain": domain, "name": p.name,
+                     "region": p.region, "kind": p.kind} for p in q.order_by(CrossRegionProject.management_no)]
+        return {"projects": projects, "acting": f"b{acting.id}"}
+    # agent (R-LOGIN-5): clients with an active agreement covering today that names this agent
+    today = svc.clock.today()
+    rows = (Agreement.select(Agreement, Enterprise).join(AgreementAgent).switch(Agreement)
+            .join(Enterprise, on=(Agreement.client == Enterprise.id))
+            .where((Agreement.agency == ent) & (AgreementAgent.person == person) & (Agreement.status == "active")
+                   & (Agreement.start <= today) & (Agreement.end >= today)))
+    clients = []
+    for a in rows:
+        grants = svc.enforcer.roles_in(person.uid, a.client_domain)
+        if any(g.role == "tax_agent" and g.source == f"agreement:{a.number}" for g in grants):
+            clients.append({"id": a.number, "identity_type": "tax_agent", "domain": a.client_domain,
+                            "enterprise": a.client.name, "until": str(a.end)})
+    return {"clients": clients}
+
+
+def _enterprise(ctx) -> Enterprise | None:
+    if ctx.get("nonresident_code"):
+        return Enterprise.get_or_none(Enterprise.nonresident_code == ctx["nonresident_code"])
+    return Enterprise.get_or_none(Enterprise.uscc == ctx.get("uscc", ""))
+
+
+def _resolve(svc, flow) -> Step:
+    ctx = flow.context or {}
+    entry = Entry(ctx["entry"])
+    c = choices(svc, flow)
+    if entry == Entry.PERSONAL:
+        return _finish(svc, flow, Identity(Entry.PERSONAL, person_domain(flow.person.uid), "self"))
+    if entry in (Entry.ENTERPRISE, Entry.NONRESIDENT):
+        ids, pending = c.get("identities", []), c.get("pending", [])
+        if len(ids) == 1:
+            return _finish(svc, flow, _identity_for(entry, ids[0]))
+        if ids:
+            flow = base.transition(svc, MACHINE, flow, S.CHOOSE)
+            return Step(view(svc, flow))
+        if pending:
+            flow = base.transition(svc, MACHINE, flow, S.CONFIRM_PENDING)
+            return Step(view(svc, flow))
+        _log_identity(svc, flow, E_NO_RELATION)
+        raise AuthzError(E_NO_RELATION)
+    if not c:
+        _log_identity(svc, flow, E_NO_RELATION)
+        raise AuthzError(E_NO_RELATION)
+    flow = base.transition(svc, MACHINE, flow, S.CHOOSE)
+    return Step(view(svc, flow))
+
+
+def _identity_for(entry: Entry, item: dict, acting: str | None = None) -> Identity:
+    if entry == Entry.AGENT:
+        return Identity(entry, item["domain"], "tax_agent", agreement=item["id"])
+    if entry == Entry.SPECIAL:
+        return Identity(entry, item["domain"], item["identity_type"], binding_id=int(acting[1:]), project=item["id"])
+    return Identity(entry, item["domain"], item["identity_type"], binding_id=int(item["id"][1:]))
+
+
+def choose(svc, flow_id: str, choice: str) -> Step:
+    """Enter one of the listed identities, projects or clients."""
+    flow = base.load(svc, MACHINE, flow_id)
+    base.require(MACHINE, flow, S.CHOOSE)
+    entry = Entry(flow.context["entry"])
+    c = choices(svc, flow)
+    items = c.get("identities") or c.get("projects") or c.get("clients") or []
+    item = next((i for i in items if i["id"] == choice), None)
+    if item is None:
+        raise AuthzError(E_CHOICE)
+    return _finish(svc, flow, _identity_for(entry, item, c.get("acting")))
+
+
+def confirm_pending(svc, flow_id: str, choice: str) -> Step:
+    """R-LOGIN-3: only pending identities: the person confirms the authorisation (R-BIND-2/3), then enters.
+    Nothing can be done in the enterprise before this step."""
+    from ..directory import Directory
+    flow = base.load(svc, MACHINE, flow_id)
+    base.require(MACHINE, flow, S.CONFIRM_PENDING)
+    entry = Entry(flow.context["entry"])
+    item = next((i for i in choices(svc, flow).get("pending", []) if i["id"] == choice), None)
+    if item is None:
+        raise AuthzError(E_CHOICE)
+    binding = Binding.get_by_id(int(choice[1:]))
+    with database.atomic():
+        Directory(svc).transition(binding, "active")
+        audit.record(svc, actor=flow.person.uid, identity=binding.role, domain=binding.domain,
+                     action="binding.confirm", target=f"binding:{binding.id}", detail={"via": "enterprise_login"})
+    return _finish(svc, flow, _identity_for(entry, item))
+
+
+def _finish(svc, flow, ident: Identity) -> Step:
+    """Flow done and a new session, in one transaction (a replayed step finds the flow done)."""
+    ctx = flow.context or {}
+    with database.atomic():
+        flow = base.transition(svc, MACHINE, flow, S.DONE)
+        raw, row = sessions.create(svc, flow.person, ident, client=ctx.get("client", "browser"), ip=ctx.get("ip", ""))
+    _log_identity(svc, flow, "ok", ident)
+    audit.record(svc, actor=flow.person.uid, identity=ident.role, domain=ident.domain, action="login",
+                 target=ident.entry.value, detail={"factor": ctx.get("factor", ""), "entry": ident.entry.value})
+    return Step(view(svc, flow), session=raw, session_row=row)
+
+
+def _log_identity(svc, flow, outcome: str, ident: Identity | None = None) -> None:
+    ctx = flow.context or {}
+    ent = None
+    if ident and ident.domain.startswith("ent:"):
+        ent = Enterprise.get_or_none(Enterprise.uscc == ident.domain[4:])
+    loginlog.record(svc, entry=ctx.get("entry", ""), step="identity", factor=ctx.get("factor", ""),
+                    account_type=ctx.get("account_type", ""), person=flow.person,
+                    identity=ident.role if ident else "", enterprise=ent, uscc=ctx.get("uscc", ""),
+                    ip=ctx.get("ip", ""), outcome=outcome)
+
+
+# ---- views
+def view(svc, flow, query: str | None = None) -> dict:
+    """The public view of a flow: never the person's data beyond masks, never a code."""
+    state = MACHINE.state_of(flow)
+    ctx = flow.context or {}
+    out = {"kind": flow.kind, "state": state.value, "entry": ctx.get("entry"), "expires_at": flow.expires_at}
+    if state == S.SECOND_FACTOR:
+        out["factors"] = ["sms", "taxapp", "iitapp"]
+        try:
+            out["sms_phone"] = mask_phone(_sms_target(flow))
+        except AuthzError:
+            out["sms_phone"] = None
+    elif state == S.CHOOSE:
+        c = choices(svc, flow, query)
+        out["choices"] = c.get("identities") or c.get("projects") or c.get("clients") or []
+    elif state == S.CONFIRM_PENDING:
+        out["pending"] = choices(svc, flow).get("pending", [])
+    return out
+
+
+def load_view(svc, flow_id: str, query: str | None = None) -> dict:
+    flow = base.load(svc, MACHINE, flow_id)
+    return view(svc, flow, query)

@@ -73,7 +73,7 @@ def identity_of(row: LoginSession) -> Identity:
     return Identity(Entry(row.entry), row.domain, row.role, row.binding_id, row.agreement, row.project)
 
 
-def _live(svc, uid: str, ident: Identity) -> bool:
+def live(svc, uid: str, ident: Identity) -> bool:
     """Does the enforcer still give `uid` this identity in its domain?"""
     for g in svc.enforcer.roles_in(uid, ident.domain):
         if g.role != ident.role:
@@ -89,7 +89,7 @@ def _live(svc, uid: str, ident: Identity) -> bool:
 def create(svc, person: Person, ident: Identity, *, client: str = "browser", ip: str = "", user_agent: str = "",
            login_at: float | None = None, enterprise_allowed: bool | None = None) -> tuple[str, LoginSession]:
     """Open a session with a fresh id; returns (the id for the client, the row)."""
-    if not _live(svc, person.uid, ident):
+    if not live(svc, person.uid, ident):
         raise AuthzError(E_IDENTITY_NOT_HELD)
     now = svc.clock.time()
     raw = SESSION_PREFIX + secrets.token_urlsafe(32)
@@ -131,7 +131,7 @@ def resolve(svc, raw: str | None, *, touch: bool = True) -> LoginSession:
     if person.status != "active":
         end(svc, row, EndReason.PERSON_INACTIVE)
         raise AuthzError("session_expired")
-    if not _live(svc, person.uid, identity_of(row)):
+    if not live(svc, person.uid, identity_of(row)):
         end(svc, row, EndReason.IDENTITY_REVOKED)
         raise AuthzError(E_REVOKED)
     if touch:

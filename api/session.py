@@ -1,0 +1,59 @@
+"""Session handling for the account centre and the login API: the `authz_session` cookie for browsers,
+`Authorization: Bearer azs_...` for apps; client IP behind trusted proxies only."""
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+from authz import sessions
+from authz.errors import AuthzError
+
+COOKIE = sessions.COOKIE_NAME
+
+
+def svc():
+    return current_app.extensions["authz"]
+
+
+def client_ip() -> str:
+    """The caller's address; X-Forwarded-For is believed only for `trusted_proxies` hops."""
+    hops = svc().settings.trusted_proxies
+    if hops > 0:
+        chain = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",") if p.strip()]
+        if len(chain) >= hops:
+            return chain[-hops]
+    return request.remote_addr or ""
+
+
+def session_id() -> str | None:
+    """The session id the request carries (bearer first, then cookie)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip().startswith(sessions.SESSION_PREFIX):
+        return token.strip()
+    return request.cookies.get(COOKIE)
+
+
+def current_session():
+    """The live session of this request (resolved once per request), or 401."""
+    if "authz_session" not in g:
+        g.authz_session = sessions.resolve(svc(), session_id())
+    return g.authz_session
+
+
+def require(obj: str, act: str):
+    """The current session, if its identity may do (obj, act) in its domain (R-AUTHZ-1), else 403."""
+    row = current_session()
+    if not svc().enforcer.can(row.person.uid, row.domain, obj, act, row.role):
+        raise AuthzError("forbidden")
+    return row
+
+
+def set_cookie(resp, raw: str) -> None:
+    st = svc().settings
+    resp.set_cookie(COOKIE, raw, httponly=True, secure=st.cookie_secure, samesite="Lax", path="/",
+                    max_age=st.session_absolute_hours * 3600)
+
+
+def clear_cookie(resp) -> None:
+    st = svc().settings
+    resp.delete_cookie(COOKIE, path="/", secure=st.cookie_secure, httponly=True, samesite="Lax")

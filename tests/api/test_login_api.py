@@ -1,0 +1,130 @@
+"""Login over REST (issue 3): cookies and bearer sessions, fixation, logout replay, generic errors."""
+from __future__ import annotations
+
+import pytest
+
+from api import create_app
+from tests.login_support import *  # noqa: F401,F403
+from tests.login_support import PASSWORD, USCC, last_code
+
+
+@pytest.fixture
+def client(svc):
+    return create_app(service=svc).test_client()
+
+
+def enterprise_login(c, account="13800000002", phone="13800000002", uscc=USCC, **extra):
+    client = c
+    r = client.post("/api/v1/auth/login", json={"entry": "enterprise", "account": account, "password": PASSWORD,
+                                                "uscc": uscc, **extra})
+    assert r.status_code == 200, r.get_json()
+    fid = r.get_json()["flow"]
+    assert client.post(f"/api/v1/auth/login/{fid}/factors/sms").status_code == 200
+    r = client.post(f"/api/v1/auth/login/{fid}/factors/sms/verify", json={"code": last_code(phone)})
+    return fid, r
+
+
+def session_cookie(client):
+    c = client.get_cookie("authz_session")
+    return c.value if c else None
+
+
+def test_R_LOGIN_13_browser_session_cookie_flags_and_no_store(svc, world, client):
+    """R-LOGIN-13: the session is an HttpOnly, SameSite=Lax cookie (Secure per settings); login and
+    account answers carry Cache-Control: no-store; the session id is never in the body for browsers."""
+    fid, r = enterprise_login(client)
+    assert r.status_code == 200 and r.get_json()["state"] == "done"
+    assert "session" not in r.get_json()
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie  # cookie_secure=False here
+    assert r.headers["Cache-Control"] == "no-store"
+    me = client.get("/api/v1/account/session")
+    assert me.status_code == 200 and me.get_json()["identity_type"] == "tax_officer"
+    assert me.headers["Cache-Control"] == "no-store"
+
+
+def test_R_LOGIN_13_secure_cookie_when_configured(svc, world):
+    """R-LOGIN-13: with cookie_secure the cookie is Secure."""
+    svc.settings = svc.settings.with_(cookie_secure=True)
+    client = create_app(service=svc).test_client()
+    fid, r = enterprise_login(client)
+    assert "Secure" in r.headers["Set-Cookie"]
+
+
+def test_session_fixation_a_pre_login_cookie_is_not_honoured(svc, world, client):
+    """Session fixation: a cookie planted before login is refused and replaced by a fresh id at login."""
+    planted = "azs_" + "x" * 43
+    client.set_cookie("authz_session", planted)
+    assert client.get("/api/v1/account/session").status_code == 401
+    enterprise_login(client)
+    assert session_cookie(client) not in (None, planted)
+    assert client.get("/api/v1/account/session").status_code == 200
+
+
+def test_R_LOGIN_13_logout_ends_the_session_and_replay_is_refused(svc, world, client):
+    """R-LOGIN-13: logout ends the session on the server: replaying the old cookie gets 401."""
+    enterprise_login(client)
+    old = session_cookie(client)
+    r = client.post("/api/v1/auth/logout")
+    assert r.status_code == 200 and session_cookie(client) is None
+    client.set_cookie("authz_session", old)
+    r = client.get("/api/v1/account/session")
+    assert r.status_code == 401 and r.get_json()["code"] == "session_expired"
+    assert client.post("/api/v1/auth/logout").status_code == 401
+
+
+def test_R_LOGIN_13_app_gets_a_bearer_session(svc, world, client):
+    """R-LOGIN-13: client=app returns the session id for Authorization: Bearer; no cookie is set."""
+    fid, r = enterprise_login(client, client="app")
+    body = r.get_json()
+    assert body["session"].startswith("azs_") and "Set-Cookie" not in r.headers
+    me = client.get("/api/v1/account/session", headers={"Authorization": f"Bearer {body['session']}"})
+    assert me.status_code == 200 and me.get_json()["client"] == "app"
+
+
+def test_R_LOGIN_12_generic_errors_are_byte_identical(svc, world, client):
+    """R-LOGIN-12 decision: with generic_login_errors, unknown phone, unknown ID number and wrong password
+    give byte-identical answers (status, headers that matter, body)."""
+    svc.settings = svc.settings.with_(generic_login_errors=True)
+    answers = []
+    for account in ("13711112222", "110101199901010011", "13800000002"):
+        r = client.post("/api/v1/auth/login", json={"entry": "personal", "account": account, "password": "Wrong@2026x"})
+        answers.append((r.status_code, r.data))
+    assert len(set(answers)) == 1 and answers[0][0] == 401
+    svc.settings = svc.settings.with_(generic_login_errors=False)
+    r = client.post("/api/v1/auth/login", json={"entry": "personal", "account": "13711112222", "password": "x"},
+                    headers={"Accept-Language": "en"})
+    assert r.get_json()["code"] == "phone_not_found" and "try logging in" in r.get_json()["message"]
+
+
+def test_R_LOGIN_11_lockout_over_rest(svc, world, client):
+    """R-LOGIN-11 over REST: the fifth wrong password answers 423 account_locked."""
+    codes = []
+    for _ in range(5):
+        r = client.post("/api/v1/auth/login", json={"entry": "personal", "account": "13800000004",
+                                                    "password": "Wrong@2026x"})
+        codes.append((r.status_code, r.get_json()["code"]))
+    assert codes[-1] == (423, "account_locked") and codes[0] == (401, "password_wrong")
+
+
+def test_R_LOGIN_13_list_and_end_own_sessions(svc, world):
+    """R-LOGIN-13: a person lists their sessions and ends another of their own (the enforcer decides)."""
+    a, b = create_app(service=svc).test_client(), create_app(service=svc).test_client()
+    enterprise_login(a)
+    enterprise_login(b)
+    listed = a.get("/api/v1/account/sessions").get_json()["sessions"]
+    assert len(listed) == 2 and sum(s["current"] for s in listed) == 1
+    other = next(s for s in listed if not s["current"])
+    assert a.delete(f"/api/v1/account/sessions/{other['handle']}").status_code == 200
+    assert b.get("/api/v1/account/session").status_code == 401
+    assert a.delete("/api/v1/account/sessions/nope").status_code == 404
+
+
+def test_openapi_documents_the_login_endpoints(svc, client):
+    """Issue 3 'done when': the OpenAPI document describes every login endpoint used."""
+    paths = client.get("/openapi.json").get_json()["paths"]
+    for p in ("/api/v1/auth/login", "/api/v1/auth/login/{flow}/factors/{factor}",
+              "/api/v1/auth/login/{flow}/factors/{factor}/verify", "/api/v1/auth/login/{flow}/choose",
+              "/api/v1/auth/login/{flow}/confirm", "/api/v1/auth/logout", "/api/v1/auth/qr",
+              "/api/v1/auth/qr/{flow}", "/api/v1/account/sessions", "/api/v1/check/session"):
+        assert p in paths, p

@@ -1,0 +1,141 @@
+"""Counters behind one interface (R-LOGIN-11, R-SMS-1): the database backend and the Redis backend
+(against a real server; skipped cleanly when none is reachable), atomic under concurrency, and the Redis
+backend failing closed."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import uuid
+
+import pytest
+
+from authz.clock import SHANGHAI
+from authz.counters import DatabaseCounters, RedisCounters
+from authz.db import database
+from authz.errors import AuthzError
+from tests.login_support import *  # noqa: F401,F403
+
+REDIS_URL = os.environ.get("AUTHZ_REDIS_TEST_URL", "redis://127.0.0.1:6379/13")
+T0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI).timestamp()
+
+
+def _redis_or_skip():
+    import redis
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
+    except Exception:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+
+
+@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.redis)])
+def counters(request, svc):
+    if request.param == "database":
+        yield DatabaseCounters(svc.settings)
+        return
+    _redis_or_skip()
+    prefix = f"authz-test-{uuid.uuid4().hex}:"
+    c = RedisCounters(svc.settings.with_(redis_url=REDIS_URL, redis_key_prefix=prefix))
+    yield c
+    keys = list(c.r.scan_iter(prefix + "*"))
+    if keys:
+        c.r.delete(*keys)
+
+
+def test_R_LOGIN_11_lock_after_five_until_midnight(counters):
+    """R-LOGIN-11: the fifth failure locks the method until next Shanghai midnight; others are unaffected."""
+    for _ in range(4):
+        assert counters.fail("p-x", "password", T0) is None
+    until = counters.fail("p-x", "password", T0 + 1)
+    assert until == dt.datetime(2026, 3, 3, tzinfo=SHANGHAI).timestamp()
+    assert counters.locked_until("p-x", "password", T0 + 2) == until
+    assert counters.locked_until("p-x", "sms", T0 + 2) is None
+    assert counters.locked_until("p-x", "password", until) is None
+
+
+def test_R_LOGIN_11_success_resets_and_unlock_lifts(counters):
+    """R-LOGIN-11: a success resets the count; unlock (password reset) lifts a lock."""
+    for _ in range(4):
+        counters.fail("p-x", "sms", T0)
+    counters.succeed("p-x", "sms")
+    for _ in range(4):
+        assert counters.fail("p-x", "sms", T0) is None
+    assert counters.fail("p-x", "sms", T0)
+    counters.unlock("p-x")
+    assert counters.locked_until("p-x", "sms", T0) is None
+
+
+def test_R_SMS_1_quota_window_from_the_first(counters):
+    """R-SMS-1: five per phone, the window starting at the first; then a new window."""
+    for i in range(5):
+        counters.take_sms("13600000001", T0 + i * 60)
+    with pytest.raises(AuthzError) as e:
+        counters.take_sms("13600000001", T0 + 599)
+    assert e.value.code == "sms_quota" and e.value.headers["Retry-After"] == "1"
+    counters.take_sms("13600000001", T0 + 600)
+
+
+def test_R_SMS_1_quota_is_atomic_under_concurrency(counters, svc):
+    """R-SMS-1: 20 concurrent sends to one phone: exactly five pass, on both backends."""
+    ok = []
+    barrier = threading.Barrier(20)
+
+    def send():
+        database.connect(reuse_if_open=True)
+        try:
+            barrier.wait()
+            counters.take_sms("13600000009", T0)
+            ok.append(1)
+        except AuthzError:
+            pass
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=send) for _ in range(20)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(ok) == 5
+
+
+def test_R_LOGIN_11_failures_are_atomic_under_concurrency(counters, svc):
+    """R-LOGIN-11: 10 concurrent failures: exactly two of them lock (the 5th and the 10th); none lost."""
+    locks = []
+    barrier = threading.Barrier(10)
+
+    def fail():
+        database.connect(reuse_if_open=True)
+        try:
+            barrier.wait()
+            if counters.fail("p-y", "password", T0):
+                locks.append(1)
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=fail) for _ in range(10)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(locks) == 2
+
+
+@pytest.mark.redis
+def test_redis_counters_fail_closed_when_redis_is_down(svc):
+    """Counters must not fail open: Redis unreachable -> counters_unavailable (503) on every operation,
+    and a login is refused rather than let through uncounted."""
+    c = RedisCounters(svc.settings.with_(redis_url="redis://127.0.0.1:1/0"))
+    for call in (lambda: c.fail("p-x", "password", T0), lambda: c.locked_until("p-x", "password", T0),
+                 lambda: c.take_sms("13600000001", T0), lambda: c.unlock("p-x"), lambda: c.succeed("p-x", "sms")):
+        with pytest.raises(AuthzError) as e:
+            call()
+        assert e.value.code == "counters_unavailable" and e.value.status == 503
+
+
+@pytest.mark.redis
+def test_redis_counters_fail_closed_at_login(svc, world):
+    """A login with counters in an unreachable Redis is refused with 503, never let through."""
+    from authz.flows import login
+    from tests.login_support import PASSWORD
+    svc.settings = svc.settings.with_(redis_url="redis://127.0.0.1:1/0")
+    svc.ports = None
+    with pytest.raises(AuthzError) as e:
+        login.start(svc, entry="personal", account="13800000004", password=PASSWORD)
+    assert e.value.code == "counters_unavailable"

@@ -7,3 +7,56 @@ import click
 @click.group("dev", help="development simulators and outboxes")
 def dev() -> None:
     """Commands are added by the modules that own each development adapter."""
+
+
+# ---- login and identity (issue 3): the SMS outbox and the tax-app / IIT-app simulator
+@dev.command("outbox")
+@click.option("--phone", help="Only messages to this phone")
+@click.option("--limit", default=10, show_default=True, help="How many of the newest messages")
+@click.pass_obj
+def outbox(env, phone, limit) -> None:
+    """Read the development SMS outbox (codes sent by login, registration, reset...)."""
+    import datetime as dt
+
+    from .cli import open_service
+    from .clock import SHANGHAI
+    from .ports.sms import outbox as read
+    with open_service(env) as svc:
+        rows = read(phone, limit)
+        if not rows:
+            click.echo("(no messages)")
+        for m in rows:
+            when = dt.datetime.fromtimestamp(m["sent_at"], tz=SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+            click.echo(f"{when}  {m['phone']}  {m['text']}")
+
+
+@dev.command("scan")
+@click.argument("ticket")
+@click.option("--as", "person", help="Person id (p-...) scanning: the face shown, or the person logged in on the app")
+@click.option("--app", type=click.Choice(["taxapp", "iitapp"]), default="taxapp", show_default=True)
+@click.option("--enterprise", "uscc", help="QR login from the tax app in enterprise business: the USCC")
+@click.option("--identity", "identity_type", help="QR login in enterprise business: the identity type")
+@click.option("--fail", is_flag=True, help="Face verification: the face does not match")
+@click.pass_obj
+def scan(env, ticket, person, app, uscc, identity_type, fail) -> None:
+    """Simulate the app scanning TICKET: a face verification or a QR-login confirmation (the same
+    confirmation the apps' signed callbacks make in production)."""
+    from .cli import open_service
+    from .errors import AuthzError
+    from .flows.qr_login import confirm_by_callback
+    with open_service(env, enforcer=True) as svc:
+        payload = {"ticket": ticket, "person": person, "face_ok": not fail, "app_login": bool(person)}
+        if uscc:
+            payload.update(entry="enterprise", uscc=uscc, identity_type=identity_type or _only_role(svc, person, uscc))
+        try:
+            out = confirm_by_callback(svc, app, payload)
+        except AuthzError as err:
+            raise click.ClickException(f"{err.code}: {err.message('zh')}")
+        click.echo(f"{out['ticket']}: {out['state']}")
+
+
+def _only_role(svc, person, uscc) -> str:
+    roles = sorted({g.role for g in svc.enforcer.roles_in(person or "", f"ent:{uscc}") if g.source.startswith("binding:")})
+    if len(roles) != 1:
+        raise click.ClickException(f"give --identity: {person} holds {roles or 'no identity'} in {uscc}")
+    return roles[0]

@@ -38,8 +38,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     api.register_blueprint(checks.blp)
     api.register_blueprint(policy.blp)
     app.register_blueprint(ops.bp)
-    from . import account_session, auth  # login and identity (issue 3)
-    [api.register_blueprint(b) for b in auth.BLUEPRINTS + account_session.BLUEPRINTS]
+    from . import account_session, auth, identity  # login and identity (issue 3)
+    [api.register_blueprint(b) for b in auth.BLUEPRINTS + account_session.BLUEPRINTS + identity.BLUEPRINTS]
 
     db = service.db
 

@@ -119,6 +119,7 @@ class HallRegistrationCode(Base):
     """A registration code issued at a tax hall (R-REG-7): 6 letters/digits, valid 7 days, single use."""
     person = pw.ForeignKeyField(Person, on_delete="CASCADE")
     code_digest = pw.CharField(max_length=64, index=True)
+    attempts = pw.IntegerField(default=0)  # wrong codes tried for this person while it lived
     issued_by = pw.CharField(max_length=64, default="")
     created_at = pw.DoubleField()
     expires_at = pw.DoubleField()

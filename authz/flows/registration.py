@@ -1,0 +1,201 @@
+"""Natural-person registration (R-REG-1..8, R-PWD-1, R-USR-1, R-PHONE-6).
+
+```
+start (agreement accepted) -> identity -> basic_info --(hall-collected, same phone | hall code)--> done
+                                              └──> face (tax app / IIT app scan) ──────────────> done
+```
+* identity: one of the eleven document types; the four offline-only types need a prior hall collection;
+  a person already holding an account under that document is refused (no second account); a
+  deregistered person may register again and gets their row back, bindings included (R-REG-8).
+* basic_info: password twice (policy), optional username, phone proven by an SMS code of this flow;
+  the phone is not checked for uniqueness: whoever answers the code takes it over (R-REG-4).
+* A hall-collected person registering with the collected phone, or with a hall registration code,
+  skips face verification (R-REG-3, R-REG-7); everyone else verifies their face through an app.
+* On completion the person is at real-name level 4 (R-REG-5).
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+from .. import accounts, audit, codes
+from ..credentials import E_USERNAME_TAKEN, check_policy, check_username
+from ..db import database
+from ..errors import AuthzError, register
+from ..factors import factor as get_factor
+from ..factors.app_scan import AppScan, TicketKind, consume
+from ..factors.sms import mask_phone
+from ..models import Document, Person
+from ..ports import ports_of
+from . import base, hall
+
+E_AGREEMENT = register("agreement_required", 422, "请阅读并同意用户协议", "Read and accept the user agreement first")
+E_ALREADY = register("already_registered", 409, "该证件对应的自然人已注册，请直接登录", "This person is already registered; log in instead")
+E_OFFLINE = register("offline_collection_required", 422, "该证件类型需先到办税服务场所完成实名信息采集",
+                     "This document type needs real-name collection at a tax hall first")
+E_PHONE = register("phone_invalid", 422, "手机号码格式不正确", "The phone number is malformed")
+E_PHONE_CHANGED = register("phone_not_verified", 422, "手机号码与接收验证码的号码不一致", "The phone differs from the one the code was sent to")
+
+
+class RegState(str, Enum):
+    IDENTITY = "identity"
+    BASIC_INFO = "basic_info"
+    FACE = "face"
+    DONE = "done"
+
+
+S = RegState
+MACHINE = base.Machine(base.FlowKind.REGISTRATION, RegState, {
+    S.IDENTITY: {S.BASIC_INFO},
+    S.BASIC_INFO: {S.FACE, S.DONE},
+    S.FACE: {S.DONE},
+}, terminal=frozenset({S.DONE}))
+
+
+def start(svc, *, agreement: bool, overseas: bool = False) -> dict:
+    """Accept the user agreement (personal-information consent + face-recognition service agreement)."""
+    if agreement is not True:
+        raise AuthzError(E_AGREEMENT)
+    raw, flow = base.create(svc, MACHINE, S.IDENTITY, context={"overseas": bool(overseas),
+                                                             "agreement_at": svc.clock.time()})
+    return {"flow": raw, **view(flow)}
+
+
+def submit_identity(svc, flow_id: str, *, name: str, doc_type: str, doc_number: str) -> dict:
+    """Name, document type and number; gender and nationality are derived where the document tells."""
+    flow = base.load(svc, MACHINE, flow_id)
+    base.require(MACHINE, flow, S.IDENTITY)
+    number = hall.check_document(doc_type, doc_number)
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 100:
+        raise AuthzError("validation_failed", errors={"name": ["1-100 characters"]})
+    existing = accounts.person_by_document(doc_type, number)
+    if existing is not None:
+        if existing.status == "active" and (existing.registered or accounts.can_log_in(existing)):
+            raise AuthzError(E_ALREADY)
+        if existing.name != name:
+            raise AuthzError(hall.E_NAME_MISMATCH)
+    if not accounts.DOC_TYPES[doc_type].online and not (existing and existing.collected_offline):
+        raise AuthzError(E_OFFLINE)
+    flow = base.transition(svc, MACHINE, flow, S.BASIC_INFO, person=existing, context={
+        "name": name, "doc_type": doc_type, "doc_number": number,
+        **accounts.derived_from_document(doc_type, number)})
+    return view(flow)
+
+
+def send_code(svc, flow_id: str, phone: str) -> dict:
+    """SMS code to the phone being registered (R-SMS-1 quota applies)."""
+    flow = base.load(svc, MACHINE, flow_id)
+    base.require(MACHINE, flow, S.BASIC_INFO)
+    if not accounts.PHONE_RE.match(phone or ""):
+        raise AuthzError(E_PHONE)
+    flow = base.update_context(svc, flow, phone=phone)
+    codes.issue(svc, codes.Purpose.REGISTER, flow.id_hash, phone)
+    return {"factor": "sms", "phone": mask_phone(phone), "expires_in": svc.settings.code_ttl_seconds}
+
+
+def submit_basic(svc, flow_id: str, *, password: str, confirm_password: str, phone: str, code: str,
+                 username: str | None = None, registration_code: str | None = None) -> dict:
+    """Password twice, phone with its code, optional username; then a shortcut or face verification."""
+    flow = base.load(svc, MACHINE, flow_id)
+    base.require(MACHINE, flow, S.BASIC_INFO)
+    ctx = flow.context or {}
+    check_policy(password, svc.settings, confirm_password)
+    if username:
+        check_username(username)
+        holder = Person.get_or_none(Person.username == username)
+        if holder is not None and holder.id != flow.person_id:
+            raise AuthzError(E_USERNAME_TAKEN)
+    if phone != ctx.get("phone"):
+        raise AuthzError(E_PHONE_CHANGED)
+    codes.verify(svc, codes.Purpose.REGISTER, flow.id_hash, code)
+    person = Person.get_by_id(flow.person_id) if flow.person_id else None
+    shortcut = None
+    if registration_code:
+        if person is None:
+            raise AuthzError(hall.E_HALL_CODE)
+        hall.use_code(svc, person, registration_code)
+        shortcut = "hall_code"
+    elif person is not None and person.collected_offline and person.collected_phone == phone:
+        shortcut = "hall_collected_phone"
+    flow = base.update_context(svc, flow, password_hash=ports_of(svc).hasher.hash(password), username=username,
+                               verified_phone=phone, shortcut=shortcut)
+    if shortcut:
+        return _finish(svc, flow)
+    flow = base.transition(svc, MACHINE, flow, S.FACE)
+    return view(flow)
+
+
+def begin_face(svc, flow_id: str, app: str) -> dict:
+    """A face-verification ticket for the tax app or the IIT app."""
+    flow = base.load(svc, MACHINE, flow_id)
+    base.require(MACHINE, flow, S.FACE)
+    f = get_factor(app)
+    if not isinstance(f, AppScan):
+        raise AuthzError("validation_failed", errors={"app": ["taxapp or iitapp"]})
+    ctx = flow.context
+    return f.begin(svc, flow.id_hash, purpose="register", subject=face_subject(flow))
+
+
+def face_subject(flow) -> str:
+    """Whose face the app must match: the registering person's document."""
+    ctx = flow.context or {}
+    if flow.person_id:
+        return Person.get_by_id(flow.person_id).uid
+    return f"doc:{ctx.get('doc_type')}:{ctx.get('doc_number')}"
+
+
+def complete_face(svc, flow_id: str) -> dict:
+    """Collect the confirmed face scan and finish (scan_pending while the app has not answered)."""
+    flow = base.load(svc, MACHINE, flow_id)
+    base.require(MACHINE, flow, S.FACE)
+    consume(svc, flow.id_hash, TicketKind.FACE)
+    flow = base.update_context(svc, flow, shortcut="face")
+    return _finish(svc, flow)
+
+
+def _finish(svc, flow) -> dict:
+    """Create or reactivate the person at level 4, take over the phone, and close the flow, atomically."""
+    ctx = flow.context or {}
+    now = svc.clock.time()
+    with database.atomic():
+        flow = base.transition(svc, MACHINE, flow, S.DONE)
+        person = Person.get_by_id(flow.person_id) if flow.person_id else None
+        fields = dict(registered=True, status="active", password_hash=ctx["password_hash"], must_change_password=False,
+                      agreement_signed_at=ctx.get("agreement_at", now), updated_at=now,
+                      overseas=bool(ctx.get("overseas")), username=ctx.get("username"))
+        fields.update({k: ctx[k] for k in ("gender", "nationality") if k in ctx})
+        if person is None:
+            person = Person.create(uid=_new_uid(), name=ctx["name"], realname_level=4, created_at=now, **fields)
+            Document.create(person=person, doc_type=ctx["doc_type"], doc_number=ctx["doc_number"], primary=True,
+                            created_at=now)
+        else:
+            fields["realname_level"] = max(4, person.realname_level)
+            if not fields["username"]:
+                fields.pop("username")
+            Person.update(**fields).where(Person.id == person.id).execute()
+            person = Person.get_by_id(person.id)
+        lost = accounts.take_over_phone(svc, person, ctx["verified_phone"], make_default=True)
+        svc.changed("grant", f"{person.uid}|")  # an active person again: their bindings count again
+        audit.record(svc, actor=person.uid, action="person.register", target=person.uid,
+                     detail={"via": ctx.get("shortcut"), "phone_taken_from": lost})
+    return {"state": S.DONE.value, "person": person.uid, "realname_level": person.realname_level,
+            "verified_by": ctx.get("shortcut")}
+
+
+def _new_uid() -> str:
+    from ..ids import new_person_uid
+    return new_person_uid()
+
+
+def view(flow) -> dict:
+    ctx = flow.context or {}
+    out = {"kind": flow.kind, "state": flow.state, "expires_at": flow.expires_at}
+    if flow.state in (S.BASIC_INFO.value, S.FACE.value):
+        out.update(gender=ctx.get("gender"), nationality=ctx.get("nationality"))
+    if flow.state == S.FACE.value:
+        out["factors"] = ["taxapp", "iitapp"]
+    return out
+
+
+def load_view(svc, flow_id: str) -> dict:
+    return view(base.load(svc, MACHINE, flow_id))

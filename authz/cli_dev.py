@@ -60,3 +60,29 @@ def _only_role(svc, person, uscc) -> str:
     if len(roles) != 1:
         raise click.ClickException(f"give --identity: {person} holds {roles or 'no identity'} in {uscc}")
     return roles[0]
+
+
+@dev.command("password")
+@click.argument("person")
+@click.argument("password")
+@click.pass_obj
+def set_password(env, person, password) -> None:
+    """Give PERSON (p-...) a login password (policy-checked, argon2id) and sign the agreement for them:
+    the demo persons are created without passwords. Development only; real users register or reset."""
+    from .cli import open_service
+    from .credentials import check_policy
+    from .errors import AuthzError
+    from .models import Person
+    from .ports import ports_of
+    with open_service(env) as svc:
+        try:
+            check_policy(password, svc.settings)
+        except AuthzError as err:
+            raise click.ClickException(f"{err.code}: {err.message('zh')}")
+        now = svc.clock.time()
+        n = Person.update(password_hash=ports_of(svc).hasher.hash(password), must_change_password=False,
+                          registered=True, agreement_signed_at=now, updated_at=now).where(
+            (Person.uid == person) & (Person.status == "active")).execute()
+        if n != 1:
+            raise click.ClickException(f"no active person {person}")
+        click.echo(f"{person}: password set")

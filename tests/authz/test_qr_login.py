@@ -95,6 +95,12 @@ def test_R_LOGIN_7_dev_simulator_and_outbox_commands(svc, world, settings, clock
     codes.issue(svc, "login", "f" * 64, "13800000004")
     r = runner.invoke(main, ["dev", "outbox", "--phone", "13800000004"], obj=env)
     assert r.exit_code == 0 and "验证码" in r.output and "13800000004" in r.output
+    assert runner.invoke(main, ["dev", "password", "p-plain", "short"], obj=env).exit_code != 0
+    r = runner.invoke(main, ["dev", "password", "p-plain", "Neu#2026pw"], obj=env)
+    assert r.exit_code == 0, r.output
+    svc.db.connect(reuse_if_open=True)
+    from authz.flows import login
+    assert login.start(svc, entry="personal", account="13800000004", password="Neu#2026pw").view["flow"]
 
 
 def test_R_LOGIN_7_production_signed_callback(svc, world):

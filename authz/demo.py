@@ -13,6 +13,7 @@ from typing import Callable
 
 from . import clients
 from .db import database
+from .credentials import Hasher
 from .directory import Directory
 from .ids import enterprise_domain
 from .models import Agreement, Binding, Enterprise, Person, ServiceClient
@@ -118,6 +119,9 @@ def resident_id(first17: str) -> str:
     return first17 + "10X98765432"[total % 11]
 
 
+DEMO_PASSWORD = "Demo#2026tax"  # every demo person's login password (passes R-PWD-1, not a common password)
+
+
 def seed(service, progress: Progress = print) -> dict:
     """Create or refresh the demo data set in the service's database; returns counts of what was created.
     The service must be started (function sets are checked against the policy in force) and the caller
@@ -135,6 +139,7 @@ def seed(service, progress: Progress = print) -> dict:
             progress(f"  enterprise {uscc} {name} ({kind}){'' if is_new else ' — exists'}")
 
         people = {}
+        hasher = Hasher(service.settings)
         for uid, name, id17, phone in PERSONS:
             p = Person.get_or_none(Person.uid == uid)
             if p is None:
@@ -144,6 +149,11 @@ def seed(service, progress: Progress = print) -> dict:
                 progress(f"  person {uid} {name} phone {phone}")
             else:
                 progress(f"  person {uid} {name} — exists")
+            if p.password_hash is None:  # registered persons log in with DEMO_PASSWORD, agreement signed
+                p.password_hash = hasher.hash(DEMO_PASSWORD)
+                p.agreement_signed_at = service.clock.time()
+                p.must_change_password = False
+                p.save()
             people[uid] = p
 
         for uid, uscc, role, state, origin, functions, days in BINDINGS:
@@ -210,6 +220,9 @@ def instructions(base_url: str, key: str) -> list[str]:
         "",
         "EXPLAIN — why the denied check is denied (send the allowed body to see the rule file line):",
         "  " + curl(base_url, key, "/api/v1/explain", DENIED_CHECK),
+        "",
+        f"LOGIN — every demo person logs in with the password {DEMO_PASSWORD} (account: phone, e.g. "
+        f"13800000001, or ID number); SMS codes appear in `authz dev outbox`. Walkthrough: docs/login.md",
         "",
         "Other people to try: " + ", ".join(f"{uid}" for uid, *_ in PERSONS),
         f"  enterprises: {USCC_MAIN} (ordinary), {USCC_CLIENT} (client of the agency), "

@@ -165,7 +165,7 @@ def test_R_AGT_demo_agreements_active_expired_and_ended(seeded):
 
 def test_demo_enterprises_and_persons_facts(seeded):
     """R-AGT-1 / §1 actors: one enterprise of each kind (the non-resident one with its identity code); every
-    person has a resident ID with a valid check digit and one default phone, real-name level 4, no password."""
+    person has a resident ID with a valid check digit and one default phone, real-name level 4, a password."""
     kinds = {ent.uscc: ent.kind for ent in Enterprise.select()}
     assert kinds == {demo.USCC_MAIN: "ordinary", demo.USCC_CLIENT: "ordinary", demo.USCC_AGENCY: "agency",
                      demo.USCC_NONRESIDENT: "nonresident"}
@@ -173,8 +173,30 @@ def test_demo_enterprises_and_persons_facts(seeded):
     assert Enterprise.get(Enterprise.uscc == demo.USCC_MAIN).name == "江西示例科技有限公司"
     for uid, name, id17, phone in demo.PERSONS:
         p = Person.get(Person.uid == uid)
-        assert p.realname_level == 4 and p.password_hash is None and p.name == name
+        assert p.realname_level == 4 and p.password_hash and p.name == name
         (doc,) = list(p.documents)
         assert doc.doc_type == "resident_id" and doc.doc_number == demo.resident_id(id17) and len(doc.doc_number) == 18
         assert [(ph.number, ph.is_default) for ph in p.phones] == [(phone, True)]
     assert demo.resident_id("11010519491231002") == "11010519491231002X"  # the GB 11643 worked example
+
+
+def test_R_PWD_1_demo_persons_log_in_with_the_printed_password(tmp_path):
+    """R-PWD-1 / R-LOGIN-1: the demo password satisfies the password policy and verifies for every demo
+    person, so the README walkthrough works without extra steps."""
+    from authz import demo
+    from authz.config import Settings
+    from authz.credentials import Hasher, check_policy
+    from authz.models import Person
+    from authz.service import Service
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}", argon2_time_cost=1, argon2_memory_kib=1024)
+    check_policy(demo.DEMO_PASSWORD, settings)
+    svc = Service(settings).start(follow=False)
+    try:
+        with svc.db.connection_context():
+            demo.seed(svc, progress=lambda _: None)
+            hasher = Hasher(settings)
+            persons = list(Person.select().where(Person.uid.startswith("p-demo-")))
+            assert persons and all(hasher.verify_person(p, demo.DEMO_PASSWORD) for p in persons)
+            assert all(p.agreement_signed_at and not p.must_change_password for p in persons)
+    finally:
+        svc.close()

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 from authz import clients
 
-PATHS = "^/api/v1/(check|functions|explain)"
+PATHS = "^/api/v1/(check|check/batch|functions|explain)$"
 
 
 @pytest.fixture

@@ -32,12 +32,17 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
                                                        "flows and the account centre. Errors: {code, status, "
                                                        "message, errors}; English with Accept-Language: en."}})
     api.spec.components.security_scheme("serviceKey", SERVICE_SCHEME)
+    from .session import SESSION_SCHEMES
+    for name, scheme in SESSION_SCHEMES.items():
+        api.spec.components.security_scheme(name, scheme)
     errors.register(app, api)
 
     from . import checks, ops, policy
     api.register_blueprint(checks.blp)
     api.register_blueprint(policy.blp)
     app.register_blueprint(ops.bp)
+    from . import switch  # identity switching (issue 4)
+    api.register_blueprint(switch.blp)
     from . import account_session, auth, identity  # login and identity (issue 3)
     [api.register_blueprint(b) for b in auth.BLUEPRINTS + account_session.BLUEPRINTS + identity.BLUEPRINTS]
 

@@ -57,3 +57,26 @@ def set_cookie(resp, raw: str) -> None:
 def clear_cookie(resp) -> None:
     st = svc().settings
     resp.delete_cookie(COOKIE, path="/", secure=st.cookie_secure, httponly=True, samesite="Lax")
+
+
+# OpenAPI: account-centre routes accept the browser cookie or the app's bearer session id.
+SESSION_SCHEMES = {
+    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": COOKIE,
+                      "description": "Browser session (HttpOnly cookie set at login)"},
+    "sessionBearer": {"type": "http", "scheme": "bearer", "description": "App session id azs_… from login"},
+}
+SESSION_SECURED = {"security": [{"sessionCookie": []}, {"sessionBearer": []}]}
+
+
+def issue_session(out: dict, raw: str, row) -> dict:
+    """Hand a new session id to the client: in the body for apps, as the cookie for browsers."""
+    from flask import after_this_request
+    out["identity"] = {"entry": row.entry, "domain": row.domain, "identity_type": row.role}
+    if row.client == "app":
+        out["session"] = raw
+    else:
+        @after_this_request
+        def _cookie(resp):
+            set_cookie(resp, raw)
+            return resp
+    return out

@@ -74,3 +74,24 @@ def world(svc, directory):
                              today + dt.timedelta(days=30), ["biz.declare_pay", "biz.query"])
     return {"ent": ent, "agency": agency, "client": client, "legal": legal, "officer": officer, "pending": pending,
             "plain": plain, "agent": agent}
+
+
+def login_session(client, entry: str, account: str, phone: str, *, uscc: str | None = None,
+                  choose: str | None = None, password: str = PASSWORD, **extra) -> str:
+    """Log in through the REST API as an app (password -> SMS code -> choice if asked) and return the
+    session id (azs_...). `choose` picks by identity type, or by the listed id (project / agreement)."""
+    body = {"entry": entry, "account": account, "password": password, "client": "app", **extra}
+    if uscc:
+        body["uscc"] = uscc
+    r = client.post("/api/v1/auth/login", json=body)
+    assert r.status_code == 200, r.get_json()
+    fid = r.get_json()["flow"]
+    assert client.post(f"/api/v1/auth/login/{fid}/factors/sms").status_code == 200
+    r = client.post(f"/api/v1/auth/login/{fid}/factors/sms/verify", json={"code": last_code(phone)})
+    data = r.get_json()
+    assert r.status_code == 200, data
+    if data["state"] == "choose":
+        pick = next(c["id"] for c in data["choices"] if choose in (c.get("identity_type"), c["id"]))
+        data = client.post(f"/api/v1/auth/login/{fid}/choose", json={"choice": pick}).get_json()
+    assert data["state"] == "done", data
+    return data["session"]

@@ -226,11 +226,15 @@ def choices(svc, flow, query: str | None = None) -> dict:
     """What this person may enter through this flow's entry: live identities, pending ones, projects
     or clients. Computed afresh every time from the enforcer and the directory."""
     ctx = flow.context or {}
-    entry = Entry(ctx["entry"])
-    person = flow.person
+    return identity_choices(svc, flow.person, Entry(ctx["entry"]), _enterprise(ctx), ctx.get("special_type"), query)
+
+
+def identity_choices(svc, person, entry: Entry, ent: Enterprise | None, special_type: str | None = None,
+                     query: str | None = None) -> dict:
+    """The identities `person` may take through `entry` at `ent` (the agency, for the agent entry);
+    shared by login (R-LOGIN-3..6) and identity switching (R-SW-1..5)."""
     if entry == Entry.PERSONAL:
         return {"identities": [{"id": "self", "identity_type": "self", "domain": person_domain(person.uid)}]}
-    ent = _enterprise(ctx)
     if ent is None:
         return {}
     domain = enterprise_domain(ent.uscc)
@@ -253,7 +257,7 @@ def choices(svc, flow, query: str | None = None) -> dict:
             return {}
         acting = main[0] if main else subs[0]
         q = CrossRegionProject.select().where((CrossRegionProject.enterprise == ent)
-                                              & (CrossRegionProject.kind == ctx["special_type"])
+                                              & (CrossRegionProject.kind == special_type)
                                               & (CrossRegionProject.status == "active"))
         if not main:
             q = q.where(CrossRegionProject.handler == person)
@@ -293,7 +297,7 @@ def _resolve(svc, flow) -> Step:
     if entry in (Entry.ENTERPRISE, Entry.NONRESIDENT):
         ids, pending = c.get("identities", []), c.get("pending", [])
         if len(ids) == 1:
-            return _finish(svc, flow, _identity_for(entry, ids[0]))
+            return _finish(svc, flow, identity_for(entry, ids[0]))
         if ids:
             flow = base.transition(svc, MACHINE, flow, S.CHOOSE)
             return Step(view(svc, flow))
@@ -309,7 +313,7 @@ def _resolve(svc, flow) -> Step:
     return Step(view(svc, flow))
 
 
-def _identity_for(entry: Entry, item: dict, acting: str | None = None) -> Identity:
+def identity_for(entry: Entry, item: dict, acting: str | None = None) -> Identity:
     if entry == Entry.AGENT:
         return Identity(entry, item["domain"], "tax_agent", agreement=item["id"])
     if entry == Entry.SPECIAL:
@@ -327,7 +331,7 @@ def choose(svc, flow_id: str, choice: str) -> Step:
     item = next((i for i in items if i["id"] == choice), None)
     if item is None:
         raise AuthzError(E_CHOICE)
-    return _finish(svc, flow, _identity_for(entry, item, c.get("acting")))
+    return _finish(svc, flow, identity_for(entry, item, c.get("acting")))
 
 
 def confirm_pending(svc, flow_id: str, choice: str) -> Step:
@@ -345,7 +349,7 @@ def confirm_pending(svc, flow_id: str, choice: str) -> Step:
         Directory(svc).transition(binding, "active")
         audit.record(svc, actor=flow.person.uid, identity=binding.role, domain=binding.domain,
                      action="binding.confirm", target=f"binding:{binding.id}", detail={"via": "enterprise_login"})
-    return _finish(svc, flow, _identity_for(entry, item))
+    return _finish(svc, flow, identity_for(entry, item))
 
 
 def _finish(svc, flow, ident: Identity) -> Step:

@@ -37,9 +37,11 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         api.spec.components.security_scheme(name, scheme)
     errors.register(app, api)
 
-    from . import checks, ops, policy
+    from . import checks, integration, ops, policy
     api.register_blueprint(checks.blp)
     api.register_blueprint(policy.blp)
+    api.register_blueprint(integration.blp)
+    api.register_blueprint(integration.hall_blp)
     app.register_blueprint(ops.bp)
     from . import switch  # identity switching (issue 4)
     api.register_blueprint(switch.blp)

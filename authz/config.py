@@ -59,6 +59,9 @@ class Settings:
     hall_code_days: int = 7  # R-REG-7
     human_check_secret: str = ""  # shared secret of the "hmac" human-verification adapter
     redis_key_prefix: str = "authz:"
+    # ---- outbound events (issue 4, R-BIND-15): used with events_adapter = "http"
+    events_webhook_url: str = ""
+    events_webhook_secret: str = ""  # HMAC-SHA256 key of X-Authz-Signature (16+ characters)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":

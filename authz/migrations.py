@@ -41,6 +41,7 @@ def create_tables(*names: str) -> Callable[[pw.Database], None]:
 STEPS: list[Step] = [
     (1, "initial schema", _create_all),
     (2, "login and identity", lambda db: __import__("authz.models_login", fromlist=["create"]).create(db)),
+    (3, "integration and events", lambda db: __import__("authz.models_integration", fromlist=["create"]).create(db)),
 ]
 
 

@@ -38,10 +38,18 @@ def create_tables(*names: str) -> Callable[[pw.Database], None]:
     return step
 
 
+def module_tables(module: str) -> Callable[[pw.Database], None]:
+    """A step that runs `create(db)` of a model module (its tables as of that step, safe if present)."""
+    def step(db: pw.Database) -> None:
+        import importlib
+        importlib.import_module(module).create(db)
+    return step
+
+
 STEPS: list[Step] = [
     (1, "initial schema", _create_all),
-    (2, "login and identity", lambda db: __import__("authz.models_login", fromlist=["create"]).create(db)),
-    (3, "integration and events", lambda db: __import__("authz.models_integration", fromlist=["create"]).create(db)),
+    (2, "login and identity", module_tables("authz.models_login")),
+    (3, "integration and events", module_tables("authz.models_integration")),
 ]
 
 

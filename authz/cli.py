@@ -506,5 +506,54 @@ def policy_explain(env: Env, subject: str, domain: str, obj: str, act: str, iden
                        f"{window}; functions: {fs}")
 
 
+# ---- outbound events (R-BIND-15 "data sync")
+@main.group()
+def events() -> None:
+    """Outbound events for downstream e-tax systems: list, deliver, requeue."""
+
+
+@events.command("list")
+@click.option("--status", type=click.Choice(["pending", "delivered", "dead"]), default=None)
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.pass_obj
+def events_list(env: Env, status: str | None, limit: int) -> None:
+    """The newest events, one line each."""
+    from . import events as ev
+    with open_service(env) as svc:
+        rows = ev.recent(limit=limit, status=status)
+        for r in rows:
+            click.echo(json.dumps(r, ensure_ascii=False, default=str))
+        click.echo(f"{len(rows)} event(s)")
+
+
+@events.command("drain")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--follow", is_flag=True, help="Keep draining every --interval seconds until interrupted.")
+@click.option("--interval", type=click.FloatRange(0.1, 3600), default=2.0, show_default=True)
+@click.pass_obj
+def events_drain(env: Env, limit: int, follow: bool, interval: float) -> None:
+    """Deliver due events through the configured adapter (AUTHZ_EVENTS_ADAPTER)."""
+    import time as _time
+    from . import events as ev
+    with open_service(env) as svc:
+        while True:
+            r = ev.drain(svc, limit=limit)
+            if r.delivered or r.retrying or r.dead or not follow:
+                click.echo(f"delivered {len(r.delivered)}, retrying {len(r.retrying)}, dead {len(r.dead)}")
+            if not follow:
+                return
+            _time.sleep(interval)
+
+
+@events.command("requeue")
+@click.argument("event_ids", nargs=-1)
+@click.pass_obj
+def events_requeue(env: Env, event_ids: tuple[str, ...]) -> None:
+    """Give dead events (all, or the ids given) a fresh start."""
+    from . import events as ev
+    with open_service(env) as svc:
+        click.echo(f"requeued {ev.requeue(svc, list(event_ids) or None)} event(s)")
+
+
 if __name__ == "__main__":  # python -m authz.cli
     main()

@@ -44,8 +44,8 @@ class Directory:
 
     # ---- enterprises
     def upsert_enterprise(self, uscc: str, name: str, kind: str = "ordinary", province: str = "",
-                          tax_authority: str = "", nonresident_code: str | None = None) -> Enterprise:
-        """Create or update an enterprise from registration data."""
+                          tax_authority: str = "", nonresident_code: str | None = ...) -> Enterprise:
+        """Create or update an enterprise from registration data (an omitted nonresident_code is kept)."""
         if not USCC_RE.match(uscc or ""):
             raise AuthzError(E_USCC)
         if kind not in ENTERPRISE_KINDS:
@@ -54,12 +54,14 @@ class Directory:
             ent = Enterprise.get_or_none(Enterprise.uscc == uscc)
             if ent is None:
                 ent = Enterprise.create(uscc=uscc, name=name, kind=kind, province=province,
-                                        tax_authority=tax_authority, nonresident_code=nonresident_code,
+                                        tax_authority=tax_authority,
+                                        nonresident_code=None if nonresident_code is ... else nonresident_code,
                                         created_at=self.now, updated_at=self.now)
             else:
                 kind_changed = ent.kind != kind
                 ent.name, ent.kind, ent.province, ent.tax_authority = name, kind, province, tax_authority
-                ent.nonresident_code = nonresident_code
+                if nonresident_code is not ...:  # omitted: keep the code the enterprise has
+                    ent.nonresident_code = nonresident_code
                 ent.updated_at = self.now
                 ent.save()
                 if kind_changed:

@@ -364,3 +364,31 @@ def test_R_AUTHZ_2_serve_demo_starts_gunicorn_and_the_printed_checks_answer(tmp_
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def test_R_BIND_15_events_cli_lists_and_drains_the_outbox(tmp_path):
+    """R-BIND-15: `authz events list|drain` show and deliver the data-sync events (dev adapter: outbox)."""
+    from click.testing import CliRunner
+    from authz.cli import Env, main
+    from authz.config import Settings
+    from authz.service import Service
+    from authz.directory import Directory
+    from authz.flows import integration
+    from authz.models import Binding
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ev.db'}")
+    svc = Service(settings).start(follow=False)
+    with svc.db.connection_context():
+        d = Directory(svc)
+        ent = d.upsert_enterprise("91360100MA35EVNT1X", "事件测试有限公司")
+        p = d.create_person("张三", "resident_id", "36010219900101123X", uid="p-events")
+        b = d.bind(p, ent, "legal_rep", state="active", origin="registration")
+        integration.sync_binding(svc, Binding.get_by_id(b.id), "p-events")
+    svc.close()
+    runner = CliRunner()
+    env = Env(settings=settings)
+    out = runner.invoke(main, ["events", "list"], obj=env)
+    assert out.exit_code == 0 and out.output.strip().endswith("1 event(s)"), out.output
+    out = runner.invoke(main, ["events", "drain"], obj=env)
+    assert out.exit_code == 0 and "delivered 1" in out.output, out.output
+    out = runner.invoke(main, ["events", "list", "--status", "pending"], obj=env)
+    assert out.output.strip().endswith("0 event(s)")

@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     api.register_blueprint(switch.blp)
     from . import account_session, auth, identity  # login and identity (issue 3)
     [api.register_blueprint(b) for b in auth.BLUEPRINTS + account_session.BLUEPRINTS + identity.BLUEPRINTS]
+    from . import account_person  # natural-person account centre (issue 4)
+    [api.register_blueprint(b) for b in account_person.BLUEPRINTS]
 
     db = service.db
 

@@ -1,0 +1,152 @@
+"""Step-up verification for the natural-person account centre: the stored flows of password change,
+phone add / modify / delete, username change from enterprise business, deregistration, real-name
+upgrade and document add share this one mechanism (R-PWD-3, R-PHONE-3..5, R-USR-1, R-INFO-3, R-RN-2,
+R-DOC-1).
+
+* Every operation is a stored flow (`flows.base`): its own kind and typed states, expiry, transitions
+  through `base.transition` only, so a step cannot be skipped or replayed.
+* A flow belongs to the person who started it and to the session that started it (the session row id,
+  never the session token): another person's flow id, or the same person's from another session, is
+  `flow_not_found`.
+* SMS codes go through the one code process (`authz.codes`), bound to the flow's hash and to a purpose:
+  phone operations use `Purpose.PHONE_CHANGE`, the others `Purpose.ACCOUNT`. A code issued for one flow
+  (or purpose) verifies nothing in another.
+* Face verification is an app scan ticket (`factors.app_scan`) for the flow, matched against the
+  person's own uid; the tax app works without an app login, the IIT app needs one (R-LOGIN-8).
+* Failures of codes and faces count toward the lockout of that method (R-SMS-2 -> R-LOGIN-11).
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+from .. import codes
+from ..actor import Actor
+from ..errors import AuthzError, register
+from ..factors import factor as get_factor
+from ..factors.app_scan import E_TICKET_UNKNOWN, TicketKind, consume
+from ..factors.base import ensure_unlocked, guarded
+from ..masking import mask_phone
+from ..models import Person, Phone
+from ..models_login import Flow, ScanTicket
+from . import base
+
+E_NO_PHONE = register("phone_missing_use_face", 422, "您尚未设置默认手机号码，请选择扫脸验证",
+                      "You have no default phone number; choose face verification")
+E_FACTOR = register("factor_not_offered", 422, "该步骤不支持此验证方式", "This step does not offer that verification method")
+E_PERSON_GONE = register("person_inactive", 403, "该账户已注销或不可用", "This account is deregistered or unavailable")
+
+FACE_APPS = ("taxapp", "iitapp")
+SMS_OR_FACE = ("sms",) + FACE_APPS
+
+
+class AccountFlowKind(str, Enum):
+    """Kinds of the account-centre flows (stored in Flow.kind next to the login flows' kinds)."""
+    PASSWORD_CHANGE = "ac_password"
+    PHONE_CHANGE = "ac_phone"
+    PHONE_DELETE = "ac_phone_delete"
+    USERNAME = "ac_username"
+    DEREGISTRATION = "ac_deregister"
+    REALNAME = "ac_realname"
+    DOCUMENT = "ac_document"
+
+
+def person_of(actor: Actor) -> Person:
+    """The actor's own person row; only an active person acts in the account centre."""
+    p = Person.get_or_none(Person.uid == actor.uid)
+    if p is None or p.status != "active":
+        raise AuthzError(E_PERSON_GONE)
+    return p
+
+
+def default_phone(person: Person) -> str | None:
+    """The person's default phone (R-PHONE-2: exactly one when there are phones)."""
+    ph = (Phone.select().where((Phone.person == person) & (Phone.is_default == True))  # noqa: E712
+          .order_by(Phone.id).first())
+    return ph.number if ph else None
+
+
+def start(svc, machine: base.Machine, actor: Actor, person: Person, state: Enum,
+          context: dict | None = None) -> tuple[str, Flow]:
+    """Open a flow of `machine` for the actor's person, bound to the actor's session."""
+    ctx = {"session": actor.session_id, **(context or {})}
+    return base.create(svc, machine, state, person=person, context=ctx)
+
+
+def load(svc, machine: base.Machine, actor: Actor, flow_id: str) -> tuple[Flow, Person]:
+    """The live flow if it is the actor's own (same person, same session); else flow_not_found."""
+    flow = base.load(svc, machine, flow_id)
+    person = person_of(actor)
+    if flow.person_id != person.id or (flow.context or {}).get("session") != actor.session_id:
+        raise AuthzError(base.E_FLOW_NOT_FOUND)
+    return flow, person
+
+
+MAX_ID = 2**31 - 1  # row ids are 32-bit integers on PostgreSQL
+
+
+def row_id(value) -> int | None:
+    """A client-supplied row id as an int in the column's range, else None (treated as not found)."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return None
+    return n if 1 <= n <= MAX_ID else None
+
+
+def check_factor(name: str, offered: tuple[str, ...]) -> str:
+    if name not in offered:
+        raise AuthzError(E_FACTOR, errors={"factor": list(offered)})
+    return name
+
+
+def begin_factor(svc, flow: Flow, person: Person, factor_name: str, *, offered: tuple[str, ...],
+                 purpose: codes.Purpose, phone: str | None = None) -> tuple[Flow, dict]:
+    """Send a code to `phone` (sms) or show a face-scan ticket for the person; remembers which factor
+    (and which phone) this flow is waiting for. Returns (flow, what the client may see)."""
+    f = get_factor(check_factor(factor_name, offered))
+    ensure_unlocked(svc, person.uid, f.method)
+    if f.method == "sms" and not phone:
+        raise AuthzError(E_NO_PHONE)
+    out = f.begin(svc, flow.id_hash, purpose=purpose.value, person=person, phone=phone, subject=person.uid)
+    flow = base.update_context(svc, flow, factor=f.name, factor_phone=phone if f.method == "sms" else None)
+    if "phone" in out:
+        out["phone"] = mask_phone(phone)
+    return flow, out
+
+
+def verify_factor(svc, flow: Flow, person: Person, factor_name: str, *, offered: tuple[str, ...],
+                  purpose: codes.Purpose, code: str | None = None) -> str:
+    """Check the factor the flow is waiting for (the code, or collect the confirmed scan) under the
+    lockout; returns the factor name. scan_pending while the app has not answered."""
+    f = get_factor(check_factor(factor_name, offered))
+    ctx = flow.context or {}
+    if ctx.get("factor") != f.name:
+        raise AuthzError(codes.E_CODE_NONE if f.method == "sms" else E_TICKET_UNKNOWN)
+    if f.method == "sms":
+        row = guarded(svc, person.uid, "sms", lambda: codes.verify(svc, purpose, flow.id_hash, code or ""))
+        if row.phone != ctx.get("factor_phone"):  # defensive: the code must be the one sent for this step
+            raise AuthzError(codes.E_CODE_WRONG)
+    else:
+        guarded(svc, person.uid, f.method, lambda: consume(svc, flow.id_hash, TicketKind.FACE))
+    return f.name
+
+
+def scan_state(flow: Flow) -> str | None:
+    """The newest face ticket's state for polling (waiting, confirmed, failed, consumed), or None."""
+    t = (ScanTicket.select().where((ScanTicket.flow_hash == flow.id_hash) & (ScanTicket.kind == TicketKind.FACE.value))
+         .order_by(ScanTicket.id.desc()).first())
+    return t.state if t else None
+
+
+def view(flow: Flow, person: Person, *, factors: tuple[str, ...] = (), **extra) -> dict:
+    """What the client may see of a flow: kind, state, expiry, offered factors, the masked SMS target."""
+    out = {"kind": flow.kind, "state": flow.state, "expires_at": flow.expires_at}
+    if factors:
+        out["factors"] = list(factors)
+        if "sms" in factors:
+            out["sms_phone"] = mask_phone(default_phone(person)) or None
+    scan = scan_state(flow)
+    if scan:
+        out["scan"] = scan
+    out.update(extra)
+    return out

@@ -94,11 +94,25 @@ class ChangeFeed:
                 self._stop.wait(min(1.0, self.poll_s * 10))
             if self.notifier is not None:
                 try:
-                    self.notifier.wait(self.poll_s)
+                    if self.notifier.wait(self.poll_s):
+                        self._after_wake()
                     continue
                 except Exception:
                     pass
             self._stop.wait(self.poll_s)
+
+    def _after_wake(self) -> None:
+        """A wake-up is published inside the writer's transaction, so it can arrive before the commit is
+        visible: poll again a few times over ~150 ms until the change shows up."""
+        for delay in (0.0, 0.005, 0.015, 0.03, 0.1):
+            if self._stop.wait(delay):
+                return
+            try:
+                if self.poll():
+                    return
+            except Exception as exc:
+                log.warning("change feed poll failed (will retry): %s", exc)
+                return
 
     def start(self) -> None:
         """Run the follower thread (idempotent)."""

@@ -59,7 +59,7 @@ class PeeweeAdapter(BatchAdapter, FilteredAdapter, UpdateAdapter):
     def load_policy(self, model):
         """Load every stored rule line, then (optionally) every live grant."""
         self._filtered = False
-        self.function_sets = {}
+        self.function_sets.clear()  # in place: enforcers built by reference_enforcer hold this dict
         for row in PolicyRule.select().order_by(PolicyRule.id):
             _load(model, row.ptype, _row_values(row))
         if self.with_bindings:
@@ -69,7 +69,7 @@ class PeeweeAdapter(BatchAdapter, FilteredAdapter, UpdateAdapter):
         """Load the stored rules plus the grants and domain kind of one (subject, domain)."""
         from .grants import GrantStore
         self._filtered = True
-        self.function_sets = {}
+        self.function_sets.clear()  # in place: enforcers built by reference_enforcer hold this dict
         for row in PolicyRule.select().order_by(PolicyRule.id):
             _load(model, row.ptype, _row_values(row))
         grants = GrantStore(capacity=1).load(filter.subject, filter.domain)

@@ -1,0 +1,1 @@
+"""Benchmarks (never timed tests): data generator, enforcer comparison. See docs/PERFORMANCE.md."""

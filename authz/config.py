@@ -43,6 +43,7 @@ class Settings:
     app_callback_secrets: str = ""  # "taxapp:secret,iitapp:secret" for the production signed callbacks
     trusted_proxies: int = 0  # how many X-Forwarded-For hops to trust (0: ignore the header)
     default_language: str = "zh"
+    province: str = ""  # this deployment's province code (e.g. "36"): the default filter of pending lists (R-BIND-8)
     # ---- login and identity (issue 3)
     password_min_length: int = 8  # R-PWD-1 decision: 8-16, three of four classes, no white space
     password_max_length: int = 16

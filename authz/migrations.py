@@ -46,10 +46,18 @@ def module_tables(module: str) -> Callable[[pw.Database], None]:
     return step
 
 
+def _binding_live_unique(db: pw.Database) -> None:
+    """At most one pending-or-active binding per (person, enterprise, identity type): the database backs
+    the flows' check, so two concurrent adds or applications cannot both land (R-BIND-4, R-BIND-7)."""
+    db.execute_sql("CREATE UNIQUE INDEX IF NOT EXISTS binding_live_uniq ON binding (person_id, enterprise_id, role) "
+                   "WHERE state IN ('pending', 'active')")
+
+
 STEPS: list[Step] = [
     (1, "initial schema", _create_all),
     (2, "login and identity", module_tables("authz.models_login")),
     (3, "integration and events", module_tables("authz.models_integration")),
+    (4, "one live binding per person, enterprise and identity type", _binding_live_unique),
 ]
 
 

@@ -49,12 +49,15 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     [api.register_blueprint(b) for b in auth.BLUEPRINTS + account_session.BLUEPRINTS + identity.BLUEPRINTS]
     from . import account_person  # natural-person account centre (issue 4)
     [api.register_blueprint(b) for b in account_person.BLUEPRINTS]
+    from . import account_authorisations, account_enterprise  # enterprise account centre, person's authorisations (issue 4)
+    [api.register_blueprint(b) for b in account_enterprise.BLUEPRINTS + account_authorisations.BLUEPRINTS]
 
     db = service.db
 
     @app.before_request
     def _open():
         g.t0 = time.perf_counter()
+        errors.refuse_nul()
         db.connect(reuse_if_open=True)
 
     @app.after_request

@@ -30,7 +30,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     app.extensions["authz"] = service
     api = errors.ServiceApi(app, spec_kwargs={"info": {"description": "Check endpoints for services, login "
                                                        "flows and the account centre. Errors: {code, status, "
-                                                       "message, errors}; English with Accept-Language: en."}})
+                                                       "message, errors}; English with Accept-Language: en. No string may contain a NUL "
+                                                       "character (refused with 422 validation_failed)."}})
     api.spec.components.security_scheme("serviceKey", SERVICE_SCHEME)
     from .session import SESSION_SCHEMES
     for name, scheme in SESSION_SCHEMES.items():

@@ -55,6 +55,18 @@ class ServiceApi(Api):
         return resp
 
 
+_NUL_MARKERS = (b"\x00", b"\\u0000", b"%00")
+
+
+def refuse_nul() -> None:
+    """No field anywhere may carry a NUL character (PostgreSQL cannot store one): refuse it up front
+    with the same 422 a validator gives, for the body (raw or JSON-escaped) and the query string."""
+    raw = request.get_data(cache=True) or b""
+    query = request.query_string or b""
+    if any(m in raw.lower() for m in _NUL_MARKERS[:2]) or b"%00" in query or "\x00" in request.path:
+        raise AuthzError("validation_failed", errors={"request": ["NUL characters are not allowed"]})
+
+
 def register(app, api: ServiceApi) -> None:
     app.register_error_handler(AuthzError, error_response)
 

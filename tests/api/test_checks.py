@@ -148,3 +148,12 @@ def test_R_AUTHZ_4_reload_refuses_broken_file_and_keeps_last_good(client, world,
 def test_R_AUTHZ_3_check_key_cannot_reload_policy(client, auth):
     """R-AUTHZ-3: a key without the policy scope cannot read or replace the policy."""
     assert client.get("/api/v1/policy", headers=auth).status_code == 403
+
+
+def test_nul_characters_are_refused_before_the_database(client, auth):
+    """PostgreSQL cannot store NUL; any request carrying one gets a clean 422, never a 500."""
+    r = client.post("/api/v1/check", data='{"subject": "p-a\\u0000bc", "domain": "x", "object": "o", "action": "a"}',
+                    headers={**auth, "Content-Type": "application/json"})
+    assert r.status_code == 422 and r.get_json()["code"] == "validation_failed"
+    r = client.get("/api/v1/functions?subject=p-ab%00c&domain=ent:91360100MA35ABCD1X", headers=auth)
+    assert r.status_code == 422

@@ -260,7 +260,9 @@ def test_R_AUTHZ_2_integration_api_conforms_to_its_openapi(svc):
             response = case.call()
             case.validate_response(response, excluded_checks=[positive_data_acceptance])
             if response.status_code == 422:
-                assert response.json()["code"] in SEMANTIC_422, (op.label, response.json())
+                body = response.json()
+                nul = body.get("errors") == {"request": ["NUL characters are not allowed"]}
+                assert body["code"] in SEMANTIC_422 or nul, (op.label, body)
 
         run()
         ran.append(op.label)

@@ -29,3 +29,10 @@ def test_documented_cli_commands_exist():
                 ["events", "drain"]):
         r = CliRunner().invoke(main, cmd + ["--help"])
         assert r.exit_code == 0, (cmd, r.output)
+
+
+def test_api_md_lists_every_openapi_path():
+    """docs/api.md is regenerated from the OpenAPI document; a new route without it fails here."""
+    from api.docgen import render
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    assert text == render(), "docs/api.md is stale: run `python -m api.docgen > docs/api.md`"

@@ -217,7 +217,7 @@ class Refuse(MethodView):
 class Applications(MethodView):
     @blp.doc(**SESSION_SECURED)
     @blp.arguments(Apply)
-    @blp.response(201, AuthorisationView)
+    @blp.response(200, AuthorisationView)
     @blp.alt_response(409, response=ERRORS, description="Already holds or awaits this identity type there")
     def post(self, body):
         """Apply to an enterprise as an identity type; pending until it confirms (R-BIND-7)."""

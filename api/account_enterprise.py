@@ -387,7 +387,7 @@ class Staff(MethodView):
 
     @blp.doc(**SESSION_SECURED)
     @blp.arguments(StaffAdd)
-    @blp.response(201, StaffView)
+    @blp.response(200, StaffView)
     @blp.alt_response(409, response=ERRORS, description="Already holds or awaits this identity type here")
     def post(self, body):
         """Add a staff member with a function set and validity end; pending until they confirm (R-BIND-4)."""

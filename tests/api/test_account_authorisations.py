@@ -110,7 +110,7 @@ def test_R_BIND_6_7_11_12_refuse_apply_withdraw_end_sync_history(svc, w):
     soft clear (the rows stay)."""
     c = person_client(svc, w, "p-new2")
     assert ok(c.post(f"{A}/pending/{w.b.x_pending.id}/refuse"))["state"] == "refused"
-    app = ok(c.post(f"{A}/applications", json={"uscc": X_USCC, "identity_type": "admin"}), 201)
+    app = ok(c.post(f"{A}/applications", json={"uscc": X_USCC, "identity_type": "admin"}))
     assert app["state"] == "pending" and app["initiated_by"] == "person"
     assert c.post(f"{A}/applications", json={"uscc": X_USCC, "identity_type": "admin"}).status_code == 409
     assert ok(c.post(f"{A}/applications/{app['id']}/withdraw"))["state"] == "withdrawn"
@@ -214,7 +214,7 @@ def test_R_AUTHZ_1_every_route_for_every_identity_follows_the_rule_file(svc, w, 
 
 
 def test_openapi_documents_every_authorisation_route(app):
-    """Every route is in /openapi.json with a summary, the session security schemes and a documented 2xx."""
+    """Every route is in /openapi.json with a summary, the session security schemes and a documented 200."""
     spec = app.test_client().get("/openapi.json").get_json()
     paths = {p: ops for p, ops in spec["paths"].items() if p.startswith(A)}
     assert len(paths) == 13
@@ -224,7 +224,7 @@ def test_openapi_documents_every_authorisation_route(app):
                 continue
             assert op.get("summary"), (method, p)
             assert op.get("security") == [{"sessionCookie": []}, {"sessionBearer": []}], (method, p)
-            assert {"200", "201"} & set(op["responses"]), (method, p)
+            assert "200" in op["responses"], (method, p)
 
 
 def test_authorisation_endpoints_conform_to_their_openapi(svc, w):

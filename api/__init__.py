@@ -44,8 +44,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     api.register_blueprint(integration.blp)
     api.register_blueprint(integration.hall_blp)
     app.register_blueprint(ops.bp)
-    from . import switch  # identity switching (issue 4)
+    from . import account_agent, switch  # identity switching and the agent account centre (issue 4)
     api.register_blueprint(switch.blp)
+    api.register_blueprint(account_agent.blp)
     from . import account_session, auth, identity  # login and identity (issue 3)
     [api.register_blueprint(b) for b in auth.BLUEPRINTS + account_session.BLUEPRINTS + identity.BLUEPRINTS]
     from . import account_person  # natural-person account centre (issue 4)

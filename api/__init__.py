@@ -53,6 +53,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     [api.register_blueprint(b) for b in account_person.BLUEPRINTS]
     from . import account_authorisations, account_enterprise  # enterprise account centre, person's authorisations (issue 4)
     [api.register_blueprint(b) for b in account_enterprise.BLUEPRINTS + account_authorisations.BLUEPRINTS]
+    from . import certificates  # tax digital certificates: filing, certificate login, account centre
+    [api.register_blueprint(b) for b in certificates.BLUEPRINTS]
 
     db = service.db
 

@@ -30,7 +30,7 @@ from .errors import AuthzError, register
 
 log = logging.getLogger("authz.counters")
 
-METHODS = ("password", "sms", "face")
+METHODS = ("password", "sms", "face", "certificate")
 E_UNAVAILABLE = register("counters_unavailable", 503, "登录安全服务暂不可用，请稍后重试",
                          "The login safety service is unavailable; try again later")
 E_SMS_QUOTA = register("sms_quota", 429, "短信验证码获取频繁，请稍后重试",

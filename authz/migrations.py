@@ -58,6 +58,7 @@ STEPS: list[Step] = [
     (2, "login and identity", module_tables("authz.models_login")),
     (3, "integration and events", module_tables("authz.models_integration")),
     (4, "one live binding per person, enterprise and identity type", _binding_live_unique),
+    (5, "tax digital certificates", module_tables("authz.models_cert")),
 ]
 
 

@@ -17,6 +17,7 @@ from tests.authz.test_staff import (FLOWS, HOLDERS, ROLES, X_USCC, build_world, 
                                     rules_allow, snapshot)
 from tests.person_support import *  # noqa: F401,F403
 from tests.person_support import USCC, face, login_session, rid
+from tests.cert_support import CERT_PASSWORD
 
 E = "/api/v1/account/enterprise"
 A = "/api/v1/account/person/authorisations"
@@ -224,6 +225,9 @@ def routes(w):
         ("GET", "/agency", req["agency.my_agency@agency"], None, False, "G"),
         ("GET", "/logs/login", [("ac.logs.enterprise", "view")], None, False, "E"),
         ("GET", "/logs/audit", [("ac.audit.enterprise", "view")], None, False, "E"),
+        ("GET", "/certificates", [("ac.cert", "view")], None, False, "E"),
+        ("POST", f"/certificates/{CERT_SERIAL}/password", [("ac.cert", "change_password")],
+         {"old_password": CERT_PASSWORD, "new_password": "New@2026cert", "confirm_password": "New@2026cert"}, True, "E"),
     ]
     for t in ("tax_officer", "invoice_officer", "admin", "legal_rep", "finance_officer"):
         out.append(("POST", "/staff", req[f"add:{t}"], {**NEW, "identity_type": t}, False, "E"))
@@ -233,6 +237,18 @@ def routes(w):
         out.append(("PATCH", f"/staff/{bid}", req[f"manage:{t}"], {"functions": ["biz.query"]}, True, "E"))
         out.append(("DELETE", f"/staff/{bid}", req[f"delete:{t}"], None, True, "E"))
     return out
+
+
+CERT_SERIAL = "20260001"  # numeric: the matrix matches path parameters as digits
+
+
+def _file_certificate(svc, w) -> None:
+    """A tax digital certificate of E for the R-CERT-1 routes of the matrix."""
+    from authz.flows import certificates
+    from tests.cert_support import new_key, pem, validity
+    start, end = validity(svc)
+    certificates.file(svc, by="service:test", serial=CERT_SERIAL, uscc=w.E.uscc, kind="sm", subject=w.E.name,
+                      public_key=pem(new_key("sm")), valid_from=start, valid_to=end, password=CERT_PASSWORD)
 
 
 WHO = ROLES[:-1] + ("other_enterprise",)  # legal_rep, finance_officer, tax_officer, invoice_officer, admin
@@ -253,6 +269,7 @@ def test_R_AUTHZ_1_rest_matrix_every_enterprise_route_by_identity_type(svc, dire
     binding ids get 404 and their allowed routes never touch or show E. Each request runs in a transaction
     rolled back afterwards, so every route starts from the same world. Without a session: 401."""
     w = build_world(svc, directory)
+    _file_certificate(svc, w)
     client = app.test_client()
     e_ids = {r.id for r in Binding.select(Binding.id).where(Binding.domain == w.dom["E"])}
     table = routes(w)
@@ -311,7 +328,7 @@ def test_openapi_documents_every_enterprise_route(app):
     """Every route is in /openapi.json with a summary, the session security schemes and a documented 200."""
     spec = app.test_client().get("/openapi.json").get_json()
     paths = {p: ops for p, ops in spec["paths"].items() if p.startswith(E)}
-    assert len(paths) == 19
+    assert len(paths) == 21  # 19 + the two certificate routes (R-CERT-1, api/certificates.py)
     for p, ops in paths.items():
         for method, op in ops.items():
             if method == "parameters":
@@ -348,5 +365,5 @@ def test_enterprise_endpoints_conform_to_their_openapi(svc, directory):
 
         run()
         ran.append(op.label)
-    assert len(ran) == 23, ran
+    assert len(ran) == 25, ran  # 23 + the two certificate operations (R-CERT-1)
     assert json.dumps(ran)

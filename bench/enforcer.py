@@ -173,7 +173,8 @@ def worker(args) -> dict:
     clock = time.perf_counter_ns
     obj, act = TOUCH_OBJ
     t0 = time.perf_counter()
-    for uid, dom in _iter_touch(db, args.touch_budget):
+    budget = args.touch_budget if name == "ours" or args.plain_touch_budget is None else args.plain_touch_budget
+    for uid, dom in _iter_touch(db, budget):
         t = clock()
         ok = decide(uid, dom, obj, act)
         touch_ns += clock() - t
@@ -338,6 +339,7 @@ def _run_worker(args, name: str) -> dict:
            "--database-url", args.database_url, "--out", path, "--passes", str(args.passes),
            "--plain-passes", str(args.plain_passes),
            "--touch-budget", str(args.touch_budget), "--changes", str(args.changes),
+           *(["--plain-touch-budget", str(args.plain_touch_budget)] if args.plain_touch_budget is not None else []),
            "--plain-changes", str(args.plain_changes), "--plain-reload-max-n", str(args.plain_reload_max_n)]
     if args.cache_size:
         cmd += ["--cache-size", str(args.cache_size)]
@@ -477,6 +479,8 @@ def main(argv=None) -> None:
     ap.add_argument("--passes", type=int, default=3, help="passes over the fixed requests (ours)")
     ap.add_argument("--plain-passes", type=int, default=1, help="passes over the fixed requests (plain contenders)")
     ap.add_argument("--touch-budget", type=float, default=600, help="seconds allowed for touching every enterprise")
+    ap.add_argument("--plain-touch-budget", type=float, default=None,
+                    help="seconds allowed for the plain contenders' touch (default: --touch-budget)")
     ap.add_argument("--changes", type=int, default=200, help="binding add/remove pairs (ours)")
     ap.add_argument("--plain-changes", type=int, default=20, help="binding add/remove pairs (plain contenders)")
     ap.add_argument("--cache-size", type=int, default=0, help="grant cache capacity (default: the service's)")

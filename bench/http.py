@@ -1,0 +1,187 @@
+"""The check API over HTTP under load, beside a bare Flask endpoint on the same server.
+
+    .venv/bin/python -m bench.http --n 10000 [--database-url URL] [--seconds 10] [--workers 2] [--threads 4]
+
+Starts gunicorn (gthread, the way `authz serve` runs it) on loopback twice: once with the service
+(api.wsgi:app, a throw-away service key created for the run and deleted after), once with
+bench/bare_app.py (same paths and JSON shapes, no work). A bounded Python load generator (--procs
+processes x --conns keep-alive connections, for --seconds each phase) posts the 20,000 fixed requests of
+bench/generate.py, single (/api/v1/check) and in batches of 50 (/api/v1/check/batch). Reports requests/s,
+client-side p50/p99 and server time (gunicorn's %(D)s from the access log), and the ratio to the bare
+endpoint. The service's first phase meets cold grant caches (one per worker); the table says which.
+
+wrk is not installed on this machine; the generator runs on the same two cores as the server, so absolute
+throughput is bounded by the machine and the ratio to the bare endpoint is the comparable figure.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import common
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(app: str, port: int, env: dict, workers: int, threads: int, log: str) -> subprocess.Popen:
+    cmd = [str(common.ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(workers), "-k", "gthread",
+           "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--access-logfile", log,
+           "--access-logformat", "%(U)s %(s)s %(D)s", "--log-level", "warning", app]
+    proc = subprocess.Popen(cmd, cwd=common.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn {app} exited: {proc.stderr.read().decode()[-2000:]}")
+    raise RuntimeError(f"gunicorn {app} did not answer /healthz within 60 s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _client(args):
+    """One load-generator process: `conns` keep-alive connections served round robin, for `seconds`."""
+    port, path, bodies, key, seconds, conns, offset = args
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    cs = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(conns)]
+    lat, errors, i = [], 0, offset
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        c = cs[i % conns]
+        body = bodies[i % len(bodies)]
+        i += 1
+        t = time.perf_counter_ns()
+        try:
+            c.request("POST", path, body=body, headers=headers)
+            r = c.getresponse()
+            r.read()
+            ok = r.status == 200
+        except (OSError, http.client.HTTPException):
+            ok = False
+            c.close()
+        lat.append(time.perf_counter_ns() - t)
+        errors += not ok
+    for c in cs:
+        c.close()
+    return lat, errors
+
+
+def _phase(port, path, bodies, key, seconds, procs, conns) -> dict:
+    with mp.get_context("fork").Pool(procs) as pool:
+        t0 = time.perf_counter()
+        parts = pool.map(_client, [(port, path, bodies, key, seconds, conns, k * 997) for k in range(procs)])
+        wall = time.perf_counter() - t0
+    lat = sorted(x for p, _ in parts for x in p)
+    return {"requests": len(lat), "errors": sum(e for _, e in parts), "rate": len(lat) / wall,
+            "p50": common.pct(lat, 50) / 1e6, "p99": common.pct(lat, 99) / 1e6}
+
+
+def _server_times(log: str, path: str, since_line: int) -> tuple[dict, int]:
+    lines = Path(log).read_text().splitlines()
+    us = sorted(int(x.split()[2]) for x in lines[since_line:] if x.startswith(path + " "))
+    return {"server_p50": common.pct(us, 50) / 1e3, "server_p99": common.pct(us, 99) / 1e3}, len(lines)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--database-url", default=None)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--procs", type=int, default=2, help="load-generator processes")
+    ap.add_argument("--conns", type=int, default=4, help="keep-alive connections per load-generator process")
+    args = ap.parse_args(argv)
+    url = args.database_url or common.default_url(args.n)
+    from .generate import generate, load_requests
+    from authz import clients
+    from authz.models import ServiceClient
+    generate(args.n, url, args.seed)
+    reqs = load_requests(common.requests_path(args.n, args.seed))
+    single = [json.dumps({"subject": r["s"], "domain": r["d"], "object": r["o"], "action": r["a"]}).encode()
+              for r in reqs]
+    batch = [json.dumps({"requests": [json.loads(b) for b in single[i:i + 50]]}).encode()
+             for i in range(0, len(single), 50)]
+    db = common.open_db(url)
+    from authz import migrations
+    migrations.upgrade(db)  # as `authz serve` does before forking: workers would race each other
+    name = f"bench-http-{os.getpid()}"
+    _, key = clients.create(name)
+    db.close()
+    env = dict(os.environ, DATABASE_URL=url, PYTHONPATH=str(common.ROOT))
+    tmp = tempfile.mkdtemp(prefix="bench-http-")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    rows, procs = [], []
+    try:
+        for label, app in (("bare Flask", "bench.bare_app:app"), ("authz check API", "api.wsgi:app")):
+            port = _free_port()
+            log = os.path.join(tmp, f"{port}.log")
+            proc = _start(app, port, env, args.workers, args.threads, log)
+            procs.append(proc)
+            seen = 0
+            phases = [("single", "/api/v1/check", single), ("batch of 50", "/api/v1/check/batch", batch)]
+            if app.startswith("api"):  # the first single phase meets empty caches; run it again warm
+                phases.insert(1, ("single", "/api/v1/check", single))
+            done = set()
+            for what, path, bodies in phases:
+                state = "" if not app.startswith("api") else ("warm" if (what, path) in done else "first")
+                done.add((what, path))
+                r = _phase(port, path, bodies, key, args.seconds, args.procs, args.conns)
+                st, seen = _server_times(log, path, seen)
+                rows.append({"server": label, "what": what, "state": state, **r, **st})
+                print(f"  {label} {what} {state}: {r['rate']:,.0f}/s", file=sys.stderr, flush=True)
+            _stop(proc)
+            procs.remove(proc)
+    finally:
+        for p in procs:
+            _stop(p)
+        db = common.open_db(url)
+        ServiceClient.delete().where(ServiceClient.name == name).execute()
+        db.close()
+    bare = {r["what"]: r for r in rows if r["server"] == "bare Flask"}
+    table = []
+    for r in rows:
+        ratio = "" if r["server"] == "bare Flask" else f"{r['rate'] / bare[r['what']]['rate']:.0%}"
+        table.append([r["server"], r["what"], r["state"], f"{r['requests']:,}", r["errors"], f"{r['rate']:,.0f}",
+                      ratio, f"{r['p50']:.2f}", f"{r['p99']:.2f}", f"{r['server_p50']:.2f}",
+                      f"{r['server_p99']:.2f}"])
+    db_kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    print(common.table(["server", "call", "grant caches", "requests", "errors", "requests/s", "of bare",
+                        "p50 ms", "p99 ms", "server p50 ms", "server p99 ms"], table,
+                       f"HTTP check on loopback, N = {args.n:,}, {db_kind}: gunicorn gthread {args.workers} workers x "
+                       f"{args.threads} threads; load {args.procs} processes x {args.conns} keep-alive connections, "
+                       f"{args.seconds:g} s per phase ({common.machine_facts()}; load average {load})"))
+
+
+if __name__ == "__main__":
+    main()

@@ -20,7 +20,7 @@ def authenticate_service(scope: str = "check"):
     (checked before the body is parsed, so anonymous callers learn nothing about validation)."""
     def hook():
         client = clients.authenticate(bearer_token())
-        if scope not in client.scopes.split(","):
+        if not client.has(scope):
             raise AuthzError("forbidden")
         g.client = client
     return hook

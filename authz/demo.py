@@ -16,7 +16,7 @@ from .db import database
 from .credentials import Hasher
 from .directory import Directory
 from .ids import enterprise_domain
-from .models import Agreement, Binding, Enterprise, Person, ServiceClient
+from .models import Agreement, Binding, Enterprise, Person
 
 # ---- enterprises (USCCs are 18 upper-case letters/digits; the 360100 region code is Nanchang, Jiangxi)
 PROVINCE = "36"
@@ -186,7 +186,7 @@ def seed(service, progress: Progress = print) -> dict:
 def ensure_client(name: str = CLIENT_NAME, scopes: str = CLIENT_SCOPES) -> str:
     """Create the demo service client, or rotate its key if it exists; returns the new key (shown once)."""
     with database.atomic():
-        ServiceClient.delete().where(ServiceClient.name == name).execute()
+        clients.delete(name)
         _, key = clients.create(name, scopes=scopes)
     return key
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 
-from . import migrations, policystore
+from . import clients, migrations, policystore
 from .changes import ChangeFeed, record
 from .clock import Clock
 from .config import Settings
@@ -32,6 +32,7 @@ class Service:
 
     def start(self, *, upgrade: bool = True, follow: bool = True) -> "Service":
         """Migrate (optionally), load the policy in force and start following other workers' changes."""
+        clients.KEYS.forget()  # rows seen by an earlier service in this process may be of another database
         with self.db.connection_context():
             if upgrade:
                 migrations.upgrade(self.db)
@@ -45,6 +46,7 @@ class Service:
                 notifier = RedisNotifier(self.settings.redis_url)
             self.feed = ChangeFeed(self.settings.change_poll_ms, notifier=notifier)
             self.feed.subscribe(self.enforcer.on_change)
+            self.feed.subscribe(clients.KEYS.on_change)
             self.feed.start_from_now()
         if follow:
             self.feed.start()

@@ -23,8 +23,8 @@ def _svc():
 @blp.route("/check")
 class Check(MethodView):
     @blp.doc(**SECURED)
-    @blp.arguments(s.CheckRequest)
-    @blp.response(200, s.CheckResponse)
+    @blp.arguments(s.CheckRequest())
+    @blp.response(200, s.CheckResponse())
     @blp.alt_response(401, response="DEFAULT_ERROR", description="Missing or invalid service key")
     def post(self, body):
         """May this subject do this action on this object in this domain?"""
@@ -34,8 +34,8 @@ class Check(MethodView):
 @blp.route("/check/batch")
 class CheckBatch(MethodView):
     @blp.doc(**SECURED)
-    @blp.arguments(s.BatchRequest)
-    @blp.response(200, s.BatchResponse)
+    @blp.arguments(s.BatchRequest())
+    @blp.response(200, s.BatchResponse())
     @blp.alt_response(401, response="DEFAULT_ERROR", description="Missing or invalid service key")
     def post(self, body):
         """Several checks in one call (answers in request order)."""
@@ -45,8 +45,8 @@ class CheckBatch(MethodView):
 @blp.route("/functions")
 class Functions(MethodView):
     @blp.doc(**SECURED)
-    @blp.arguments(s.FunctionsQuery, location="query")
-    @blp.response(200, s.FunctionsResponse)
+    @blp.arguments(s.FunctionsQuery(), location="query")
+    @blp.response(200, s.FunctionsResponse())
     @blp.alt_response(401, response="DEFAULT_ERROR", description="Missing or invalid service key")
     def get(self, query):
         """Functions this subject may use in this domain, with menu labels."""
@@ -56,8 +56,8 @@ class Functions(MethodView):
 @blp.route("/explain")
 class Explain(MethodView):
     @blp.doc(**SECURED)
-    @blp.arguments(s.CheckRequest)
-    @blp.response(200, s.ExplainResponse)
+    @blp.arguments(s.CheckRequest())
+    @blp.response(200, s.ExplainResponse())
     @blp.alt_response(401, response="DEFAULT_ERROR", description="Missing or invalid service key")
     def post(self, body):
         """Explain a decision: the rule that allowed it, or why none did."""

@@ -86,3 +86,76 @@ def set_password(env, person, password) -> None:
         if n != 1:
             raise click.ClickException(f"no active person {person}")
         click.echo(f"{person}: password set")
+
+
+# ---- production topology on one machine (issue 5): several instances on one database and Redis
+@dev.command("instances")
+@click.option("--count", default=2, show_default=True, type=click.IntRange(1, 8), help="How many instances")
+@click.option("--base-port", default=8001, show_default=True, type=click.IntRange(1, 65000),
+              help="Instance k listens on base-port + k")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="gunicorn workers each")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.pass_obj
+def instances(env, count, base_port, workers, host) -> None:
+    """Start COUNT `authz serve` instances on consecutive ports against the same DATABASE_URL and
+    REDIS_URL, as the production topology runs them (docs/operations.md); Ctrl-C stops them all.
+    The schema is upgraded and the policy installed once, here, before any instance starts."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from .cli import safe_url
+    from .service import Service
+    settings = env.get_settings()
+    if not settings.database_url.startswith("postgres") or not settings.redis_url:
+        click.echo("note: the production topology is PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); "
+                   f"running on {safe_url(settings.database_url)}"
+                   f"{' with Redis' if settings.redis_url else ' without Redis (changes travel by polling)'}")
+    Service(settings, clock=env.clock).start(follow=False).close()  # migrate and install the policy once
+    child_env = dict(os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
+                     AUTHZ_MODEL_PATH=settings.model_path, AUTHZ_RULES_PATH=settings.rules_path)
+    procs = []
+    ports = [base_port + k for k in range(count)]
+
+    def _terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        for port in ports:
+            procs.append(subprocess.Popen([sys.executable, "-m", "authz.cli", "serve", "--host", host,
+                                           "--port", str(port), "--workers", str(workers)], env=child_env))
+        pending = dict(zip(ports, procs))
+        deadline = time.monotonic() + 60
+        while pending and time.monotonic() < deadline:
+            for port, proc in list(pending.items()):
+                if proc.poll() is not None:
+                    raise click.ClickException(f"the instance on port {port} exited with {proc.returncode}")
+                try:
+                    with urllib.request.urlopen(f"http://{host}:{port}/readyz", timeout=1) as r:
+                        if r.status == 200:
+                            click.echo(f"instance {len(ports) - len(pending) + 1}: http://{host}:{port} ready")
+                            del pending[port]
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        if pending:
+            raise click.ClickException(f"not ready within 60 s: ports {sorted(pending)}")
+        click.echo(f"{count} instances running on {safe_url(settings.database_url)}; Ctrl-C stops them")
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        raise click.ClickException("an instance exited; stopping the others")
+    except KeyboardInterrupt:
+        click.echo("stopping")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()

@@ -63,9 +63,11 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         g.t0 = time.perf_counter()
         errors.refuse_nul()
         db.connect(reuse_if_open=True)
+        service.catch_up()  # a change announced by another worker on this host is read before deciding
 
     @app.after_request
     def _headers(resp):
+        service.announce()  # this request's changes have committed: other workers read them before deciding
         resp.headers.setdefault("Cache-Control", "no-store")
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"

@@ -26,6 +26,7 @@ class Settings:
     grant_cache_size: int = 200_000  # (person, domain) entries kept in memory per worker
     domain_cache_size: int = 200_000
     change_poll_ms: int = 50  # how often a worker looks at the change log for other workers' writes
+    change_signal_path: str = ""  # same-host change counter file ("" beside the SQLite file / in the temp dir; "off")
     batch_limit: int = 200
     # sessions (R-LOGIN-13)
     session_idle_minutes: int = 30

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 
-from . import clients, migrations, policystore
+from . import change_signal, clients, migrations, policystore
 from .changes import ChangeFeed, record
 from .clock import Clock
 from .config import Settings
@@ -28,6 +28,8 @@ class Service:
         self.ports = ports
         self.enforcer: Enforcer | None = None
         self.feed: ChangeFeed | None = None
+        self.signal: change_signal.ChangeSignal | None = None
+        self._signal_seen = 0
         self.started_at = time.time()
 
     def start(self, *, upgrade: bool = True, follow: bool = True) -> "Service":
@@ -47,6 +49,9 @@ class Service:
             self.feed = ChangeFeed(self.settings.change_poll_ms, notifier=notifier)
             self.feed.subscribe(self.enforcer.on_change)
             self.feed.subscribe(clients.KEYS.on_change)
+            self.signal = change_signal.open_signal(self.settings.change_signal_path, self.settings.database_url)
+            if self.signal is not None:
+                self._signal_seen = self.signal.value()
             self.feed.start_from_now()
         if follow:
             self.feed.start()
@@ -55,6 +60,7 @@ class Service:
     def changed(self, kind: str, key: str = "") -> None:
         """Record a write for every worker (inside the caller's transaction) and apply it here at once."""
         record(kind, key, self.clock.time())
+        change_signal.note()
         if self.enforcer is not None:
             self.enforcer.on_change(kind, key)
         if self.feed is not None:
@@ -62,6 +68,26 @@ class Service:
 
     def grant_changed(self, person_uid: str, domain: str) -> None:
         self.changed("grant", f"{person_uid}|{domain}")
+
+    def announce(self) -> None:
+        """After a request or command whose changes have committed: tell the other processes on this host
+        (authz.change_signal), so their next request reads the change log before deciding."""
+        if change_signal.take() and self.signal is not None:
+            seen = self._signal_seen
+            if self.signal.bump() == seen + 1:
+                self._signal_seen = seen + 1  # ours was the only change since we last looked
+
+    def catch_up(self) -> None:
+        """Before a request decides anything: if a process on this host announced a change since this one
+        last looked, read the change log now instead of at the next poll (a failure propagates: the cache
+        is known to be stale, so the request gets a clean 503 rather than an old answer)."""
+        signal, feed = self.signal, self.feed
+        if signal is None or feed is None:
+            return
+        seen = signal.value()
+        if seen != self._signal_seen:
+            feed.poll()
+            self._signal_seen = seen
 
     def ready(self) -> dict:
         """Readiness facts: database reachable, schema current, policy loaded."""
@@ -76,10 +102,14 @@ class Service:
         return out
 
     def close(self) -> None:
+        self.announce()  # a CLI command's changes, committed by now
         if self.feed:
             self.feed.stop()
         if not self.db.is_closed():
             self.db.close()
+        if self.signal is not None:
+            self.signal.close()
+            self.signal = None
 
 
 __all__ = ["Service", "database"]

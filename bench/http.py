@@ -11,8 +11,10 @@ client-side p50/p99 and server time (gunicorn's %(D)s from the access log), and 
 endpoint. The service is started afresh for its single and for its batch phases, so each "first" phase
 meets empty grant caches (one per worker); each then runs again warm.
 
-wrk is not installed on this machine; the generator runs on the same two cores as the server, so absolute
-throughput is bounded by the machine and the ratio to the bare endpoint is the comparable figure.
+The load comes from wrk when it is installed (`apt-get install wrk`; a Lua script cycles through the same
+bodies, each thread from its own offset), else from the Python generator (--load python). Either runs on
+the same two cores as the server, so absolute throughput is bounded by the machine and the ratio to the
+bare endpoint is the comparable figure.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import http.client
 import json
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -106,6 +109,41 @@ def _phase(port, path, bodies, key, seconds, procs, conns) -> dict:
             "p50": common.pct(lat, 50) / 1e6, "p99": common.pct(lat, 99) / 1e6}
 
 
+_WRK_LUA = r"""
+local bodies = {}
+for line in io.lines(os.getenv("BENCH_BODIES")) do bodies[#bodies + 1] = line end
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_KEY")
+function setup(thread) thread:set("offset", math.random(#bodies)) end
+function request()
+  i = i + 1
+  return wrk.format(nil, nil, nil, bodies[((i + (offset or 0)) % #bodies) + 1])
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH %d %d %d %d %.1f %.1f\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.timeout, e.status, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def _phase_wrk(port, path, bodies, key, seconds, procs, conns, tmp) -> dict:
+    """The same phase driven by wrk (C, event loop): --procs threads x --conns connections each."""
+    bodies_file, script = os.path.join(tmp, f"bodies-{len(bodies)}.txt"), os.path.join(tmp, "bench.lua")
+    if not os.path.exists(bodies_file):
+        Path(bodies_file).write_bytes(b"\n".join(bodies) + b"\n")
+    Path(script).write_text(_WRK_LUA)
+    out = subprocess.run(["wrk", "-t", str(procs), "-c", str(procs * conns), "-d", f"{seconds:g}s", "--timeout", "10s",
+                          "-s", script, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
+                         env=dict(os.environ, BENCH_BODIES=bodies_file, BENCH_KEY=key), check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("BENCH "))
+    n, duration_us, io_errors, status_errors, p50, p99 = line.split()[1:]
+    return {"requests": int(n), "errors": int(io_errors) + int(status_errors),
+            "rate": int(n) / (int(duration_us) / 1e6), "p50": float(p50) / 1e3, "p99": float(p99) / 1e3}
+
+
 def _server_times(log: str, path: str, since_line: int) -> tuple[dict, int]:
     lines = Path(log).read_text().splitlines()
     us = sorted(int(x.split()[2]) for x in lines[since_line:] if x.startswith(path + " "))
@@ -122,6 +160,8 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--procs", type=int, default=2, help="load-generator processes")
     ap.add_argument("--conns", type=int, default=4, help="keep-alive connections per load-generator process")
+    ap.add_argument("--load", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python",
+                    help="load generator (default: wrk when installed, `apt-get install wrk`)")
     args = ap.parse_args(argv)
     url = args.database_url or common.default_url(args.n)
     from .generate import generate, load_requests
@@ -161,7 +201,8 @@ def main(argv=None) -> None:
             for what, path, bodies in phases:
                 state = "" if not app.startswith("api") else ("warm" if (what, path) in done else "first")
                 done.add((what, path))
-                r = _phase(port, path, bodies, key, args.seconds, args.procs, args.conns)
+                r = (_phase_wrk(port, path, bodies, key, args.seconds, args.procs, args.conns, tmp)
+                     if args.load == "wrk" else _phase(port, path, bodies, key, args.seconds, args.procs, args.conns))
                 st, seen = _server_times(log, path, seen)
                 rows.append({"server": label, "what": what, "state": state, **r, **st})
                 print(f"  {label} {what} {state}: {r['rate']:,.0f}/s", file=sys.stderr, flush=True)
@@ -184,7 +225,8 @@ def main(argv=None) -> None:
     print(common.table(["server", "call", "grant caches", "requests", "errors", "requests/s", "of bare",
                         "p50 ms", "p99 ms", "server p50 ms", "server p99 ms"], table,
                        f"HTTP check on loopback, N = {args.n:,}, {db_kind}: gunicorn gthread {args.workers} workers x "
-                       f"{args.threads} threads; load {args.procs} processes x {args.conns} keep-alive connections, "
+                       f"{args.threads} threads; load: {args.load}, {args.procs} {'threads' if args.load == 'wrk' else 'processes'} x "
+                       f"{args.conns} keep-alive connections, "
                        f"{args.seconds:g} s per phase ({common.machine_facts()}; load average {load})"))
 
 

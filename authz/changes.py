@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Callable
 
+from . import change_signal
 from .db import database
 from .models import ChangeLog
 
@@ -24,9 +25,22 @@ CHANNEL = "authz:changes"
 REREAD_WINDOW = 256
 
 
+_INSERT: dict[str, str] = {}  # the change_log INSERT by parameter style, built once
+
+
 def record(kind: str, key: str = "", at: float | None = None) -> None:
-    """Append a change (call inside the writer's transaction)."""
-    ChangeLog.create(kind=kind, key=key, at=time.time() if at is None else at)
+    """Append a change (call inside the writer's transaction); the thread then owes the same-host change
+    signal an announcement once the work has committed (Service.announce, authz.change_signal)."""
+    change_signal.note()
+    # ChangeLog.create(kind=..., key=..., at=...) without peewee building the same INSERT every time
+    # (and without RETURNING the id nobody reads): this runs in every write that changes an answer.
+    param = database.obj.param
+    sql = _INSERT.get(param)
+    if sql is None:
+        sql = _INSERT[param] = (f'INSERT INTO "{ChangeLog._meta.table_name}" ("kind", "key", "at") '
+                                f"VALUES ({param}, {param}, {param})")
+    database.execute_sql(sql, (ChangeLog.kind.db_value(kind), ChangeLog.key.db_value(key),
+                               ChangeLog.at.db_value(time.time() if at is None else at)))
 
 
 class ChangeFeed:

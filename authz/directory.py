@@ -7,7 +7,10 @@ flows and the integration API call these verbs; nothing else writes these tables
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from typing import Iterable
+
+import peewee
 
 from .db import database
 from .errors import AuthzError, register
@@ -30,6 +33,11 @@ TRANSITIONS = {
     "active": {"deleted", "ended"},
     "refused": set(), "withdrawn": set(), "deleted": set(), "ended": set(),
 }
+
+
+def _has_returning(db) -> bool:
+    """UPDATE ... RETURNING: PostgreSQL, and SQLite from 3.35 on."""
+    return not isinstance(db, peewee.SqliteDatabase) or sqlite3.sqlite_version_info >= (3, 35, 0)
 
 
 class Directory:
@@ -120,14 +128,23 @@ class Directory:
         changes only if it is still in the state we read)."""
         if new_state not in BINDING_STATES or new_state not in TRANSITIONS.get(binding.state, set()):
             raise AuthzError(E_BAD_STATE)
+        query = (Binding.update(state=new_state, updated_at=self.now, decided_at=self.now, version=Binding.version + 1)
+                 .where((Binding.id == binding.id) & (Binding.state == binding.state)))
+        if not _has_returning(database.obj):  # SQLite before 3.35: update, then re-read
+            with database.atomic():
+                if query.execute() != 1:
+                    raise AuthzError(E_BAD_STATE)
+                self.svc.grant_changed(binding.person.uid, binding.domain)
+            return Binding.get_by_id(binding.id)
+        # One round trip: the row as written, and the person's uid, come back with the UPDATE.
+        uid = Person.select(Person.uid).where(Person.id == Binding.person).alias("person_uid")
         with database.atomic():
-            n = (Binding.update(state=new_state, updated_at=self.now, decided_at=self.now,
-                                version=Binding.version + 1)
-                 .where((Binding.id == binding.id) & (Binding.state == binding.state)).execute())
-            if n != 1:
+            rows = list(query.returning(Binding, uid).objects(Binding).execute())
+            if len(rows) != 1:
                 raise AuthzError(E_BAD_STATE)
-            self.svc.grant_changed(binding.person.uid, binding.domain)
-        return Binding.get_by_id(binding.id)
+            updated = rows[0]
+            self.svc.grant_changed(updated.__dict__.pop("person_uid"), binding.domain)
+        return updated
 
     def update_binding(self, binding: Binding, *, functions=..., valid_until=..., enabled=...) -> Binding:
         """Change a binding's function set, validity end or enabled flag (never its identity type)."""

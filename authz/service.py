@@ -60,7 +60,6 @@ class Service:
     def changed(self, kind: str, key: str = "") -> None:
         """Record a write for every worker (inside the caller's transaction) and apply it here at once."""
         record(kind, key, self.clock.time())
-        change_signal.note()
         if self.enforcer is not None:
             self.enforcer.on_change(kind, key)
         if self.feed is not None:

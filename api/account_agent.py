@@ -10,7 +10,7 @@ from authz.flows import agent_centre
 from authz.flows.identity_switch import actor_of
 
 from .account_enterprise import BasicInfo
-from .session import SESSION_SECURED, current_session, svc
+from .session import current_session, session_secured, svc
 
 blp = Blueprint("account-agent", __name__, url_prefix="/api/v1/account/agent",
                 description="Agent account centre: the client's basic information and my permissions (代理业务)")
@@ -41,7 +41,7 @@ class AgentPermissions(Schema):
 
 @blp.route("/client")
 class Client(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, BasicInfo)
     def get(self):
         """The current client's basic information (masked)."""
@@ -50,7 +50,7 @@ class Client(MethodView):
 
 @blp.route("/permissions")
 class Permissions(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, AgentPermissions)
     def get(self):
         """My permissions in the current client: what the live agreement grants."""

@@ -25,7 +25,7 @@ from authz.flows.identity_switch import actor_of
 from authz.flows.stepup import MAX_ID
 
 from .account_enterprise import EntPage, FunctionView, IdentityLabel, SyncResult
-from .session import SESSION_SECURED, current_session, svc
+from .session import current_session, session_secured, svc
 
 blp = Blueprint("account-authorisations", __name__, url_prefix="/api/v1/account/person/authorisations",
                 description="Natural-person account centre: enterprise authorisations — pending, face-scan "
@@ -155,7 +155,7 @@ class Apply(Schema):
 # ---- pending (R-BIND-6, R-BIND-8)
 @blp.route("/pending")
 class Pending(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(AuthPendingQuery, location="query")
     @blp.response(200, AuthorisationPage)
     def get(self, query):
@@ -165,7 +165,7 @@ class Pending(MethodView):
 
 @blp.route("/pending/confirm")
 class ConfirmStartRoute(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(ConfirmStart)
     @blp.response(200, ConfirmFlow)
     def post(self, body):
@@ -175,7 +175,7 @@ class ConfirmStartRoute(MethodView):
 
 @blp.route("/pending/confirm/<flow>", parameters=[FLOW_ID])
 class ConfirmState(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, ConfirmFlow)
     def get(self, flow):
         """The confirmation flow's state (poll it while the face scan is pending)."""
@@ -184,7 +184,7 @@ class ConfirmState(MethodView):
 
 @blp.route("/pending/confirm/<flow>/factors/<factor>", parameters=[FLOW_ID, FACTOR])
 class ConfirmFactor(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, FaceTicket)
     @blp.alt_response(423, response=ERRORS, description="Locked (R-LOGIN-11)")
     def post(self, flow, factor):
@@ -194,7 +194,7 @@ class ConfirmFactor(MethodView):
 
 @blp.route("/pending/confirm/<flow>/factors/<factor>/verify", parameters=[FLOW_ID, FACTOR])
 class ConfirmVerify(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, ConfirmDone)
     @blp.alt_response(409, response=ERRORS, description="Scan not confirmed yet (poll again), or wrong step")
     def post(self, flow, factor):
@@ -204,7 +204,7 @@ class ConfirmVerify(MethodView):
 
 @blp.route(f"/pending/{ID_RULE}/refuse", parameters=[BINDING_ID])
 class Refuse(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, AuthorisationView)
     @blp.alt_response(409, response=ERRORS, description="Not pending, or a finance officer binding (R-BIND-2)")
     def post(self, binding_id):
@@ -215,7 +215,7 @@ class Refuse(MethodView):
 # ---- applications (R-BIND-7)
 @blp.route("/applications")
 class Applications(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(Apply)
     @blp.response(200, AuthorisationView)
     @blp.alt_response(409, response=ERRORS, description="Already holds or awaits this identity type there")
@@ -226,7 +226,7 @@ class Applications(MethodView):
 
 @blp.route(f"/applications/{ID_RULE}/withdraw", parameters=[BINDING_ID])
 class Withdraw(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, AuthorisationView)
     def post(self, binding_id):
         """Withdraw my own pending application; history "withdrawn"."""
@@ -236,7 +236,7 @@ class Withdraw(MethodView):
 # ---- authorised enterprises (R-BIND-11, R-BIND-13, R-BIND-15)
 @blp.route("")
 class Authorised(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(AuthorisedQuery, location="query")
     @blp.response(200, AuthorisationPage)
     def get(self, query):
@@ -246,7 +246,7 @@ class Authorised(MethodView):
 
 @blp.route(f"/{ID_RULE}/end", parameters=[BINDING_ID])
 class End(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, AuthorisationView)
     def post(self, binding_id):
         """End this binding; never as legal representative (R-BIND-11)."""
@@ -255,7 +255,7 @@ class End(MethodView):
 
 @blp.route(f"/{ID_RULE}/sync", parameters=[BINDING_ID])
 class Sync(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, SyncResult)
     def post(self, binding_id):
         """Data sync: push my binding to the downstream e-tax systems now (R-BIND-15)."""
@@ -265,7 +265,7 @@ class Sync(MethodView):
 # ---- history (R-BIND-12)
 @blp.route("/history")
 class History(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(AuthHistoryQuery, location="query")
     @blp.response(200, AuthorisationPage)
     def get(self, query):
@@ -275,7 +275,7 @@ class History(MethodView):
 
 @blp.route("/history/clear")
 class HistoryClearRoute(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(AuthHistoryClear)
     @blp.response(200, AuthCleared)
     def post(self, body):

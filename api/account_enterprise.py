@@ -23,7 +23,7 @@ from authz.flows import agency_views, enterprise_info, enterprise_logs, staff
 from authz.flows.identity_switch import actor_of
 from authz.flows.stepup import MAX_ID
 
-from .session import SESSION_SECURED, current_session, svc
+from .session import current_session, session_secured, svc
 
 blp = Blueprint("account-enterprise", __name__, url_prefix="/api/v1/account/enterprise",
                 description="Enterprise account centre: enterprise information, staff and permissions, "
@@ -350,7 +350,7 @@ def log_range(query: dict) -> dict:
 # ---- enterprise information (R-ENT-1, R-ENT-2, R-MASK-1)
 @blp.route("/info")
 class Info(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, BasicInfo)
     def get(self):
         """Basic information and main personnel, masked; my identities here (R-ENT-1)."""
@@ -359,7 +359,7 @@ class Info(MethodView):
 
 @blp.route("/info/full")
 class InfoFull(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, FullInfo)
     def get(self):
         """Full information: basic, main personnel, tax information, investors (R-ENT-2)."""
@@ -368,7 +368,7 @@ class InfoFull(MethodView):
 
 @blp.route("/info/reveal")
 class InfoReveal(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, Revealed)
     def post(self):
         """Show the full taxpayer name on explicit request; written to the audit log (R-MASK-1)."""
@@ -378,14 +378,14 @@ class InfoReveal(MethodView):
 # ---- staff (R-BIND-4, R-BIND-9, R-BIND-10, R-BIND-13)
 @blp.route("/staff")
 class Staff(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(StaffQuery, location="query")
     @blp.response(200, StaffPage)
     def get(self, query):
         """Active staff of every identity type with status, validity end and function set (R-BIND-13)."""
         return staff.list_staff(svc(), actor(), **query)
 
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(StaffAdd)
     @blp.response(200, StaffView)
     @blp.alt_response(409, response=ERRORS, description="Already holds or awaits this identity type here")
@@ -396,13 +396,13 @@ class Staff(MethodView):
 
 @blp.route(f"/staff/{ID_RULE}", parameters=[BINDING_ID])
 class StaffOne(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, StaffView)
     def get(self, binding_id):
         """One staff member: masked person, identity type, function set, validity end."""
         return staff.get_staff(svc(), actor(), binding_id)
 
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(StaffManage)
     @blp.response(200, StaffView)
     @blp.alt_response(409, response=ERRORS, description="Changed meanwhile (version), or not active")
@@ -410,7 +410,7 @@ class StaffOne(MethodView):
         """Change the function set and/or validity end; the identity type never changes (R-BIND-9)."""
         return staff.manage_staff(svc(), actor(), binding_id, **body)
 
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, StaffView)
     def delete(self, binding_id):
         """Delete a staff member: their access here ends at once (R-BIND-10)."""
@@ -419,13 +419,13 @@ class StaffOne(MethodView):
 
 @blp.route(f"/staff/{ID_RULE}/assist-code", parameters=[BINDING_ID])
 class StaffAssist(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, AssistView)
     def get(self, binding_id):
         """A staff member's assist-code settings and the functions it may carry (R-BIND-16)."""
         return staff.assist_code(svc(), actor(), binding_id)
 
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(AssistSet)
     @blp.response(200, AssistView)
     def put(self, body, binding_id):
@@ -435,7 +435,7 @@ class StaffAssist(MethodView):
 
 @blp.route(f"/staff/{ID_RULE}/sync", parameters=[BINDING_ID])
 class StaffSync(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, SyncResult)
     def post(self, binding_id):
         """Data sync: push this staff binding to the downstream e-tax systems now (R-BIND-15)."""
@@ -445,7 +445,7 @@ class StaffSync(MethodView):
 # ---- pending and applications (R-BIND-5, R-BIND-7)
 @blp.route("/pending")
 class Pending(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(EntPendingQuery, location="query")
     @blp.response(200, StaffPage)
     def get(self, query):
@@ -455,7 +455,7 @@ class Pending(MethodView):
 
 @blp.route(f"/pending/{ID_RULE}/withdraw", parameters=[BINDING_ID])
 class PendingWithdraw(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, StaffView)
     @blp.alt_response(409, response=ERRORS, description="Not pending, or added at a hall (R-BIND-3)")
     def post(self, binding_id):
@@ -465,7 +465,7 @@ class PendingWithdraw(MethodView):
 
 @blp.route(f"/applications/{ID_RULE}/confirm", parameters=[BINDING_ID])
 class ApplicationConfirmRoute(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(ApplicationConfirm)
     @blp.response(200, StaffView)
     def post(self, body, binding_id):
@@ -475,7 +475,7 @@ class ApplicationConfirmRoute(MethodView):
 
 @blp.route(f"/applications/{ID_RULE}/refuse", parameters=[BINDING_ID])
 class ApplicationRefuse(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, StaffView)
     def post(self, binding_id):
         """Refuse a person's application; history "refused" on both sides (R-BIND-7)."""
@@ -485,7 +485,7 @@ class ApplicationRefuse(MethodView):
 # ---- history (R-BIND-12)
 @blp.route("/history")
 class History(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(EntHistoryQuery, location="query")
     @blp.response(200, StaffPage)
     def get(self, query):
@@ -495,7 +495,7 @@ class History(MethodView):
 
 @blp.route("/history/clear")
 class HistoryClearRoute(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(EntHistoryClear)
     @blp.response(200, EntCleared)
     def post(self, body):
@@ -507,7 +507,7 @@ class HistoryClearRoute(MethodView):
 # ---- my own permissions (R-BIND-14)
 @blp.route("/my-permissions")
 class MyPermissionsRoute(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, MyPermissions)
     def get(self):
         """What my current identity holds here: function set, validity end, source (R-BIND-14)."""
@@ -517,7 +517,7 @@ class MyPermissionsRoute(MethodView):
 # ---- agency (R-AGT-3, R-AGT-4)
 @blp.route("/agency")
 class MyAgency(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(AgencyQuery, location="query")
     @blp.response(200, AgreementPage)
     def get(self, query):
@@ -527,7 +527,7 @@ class MyAgency(MethodView):
 
 @blp.route("/agency/clients")
 class AgencyClients(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(AgencyQuery, location="query")
     @blp.response(200, AgreementPage)
     def get(self, query):
@@ -537,7 +537,7 @@ class AgencyClients(MethodView):
 
 @blp.route("/agency/agents")
 class AgencyAgents(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(EntPaging, location="query")
     @blp.response(200, AgentStaffPage)
     def get(self, query):
@@ -548,7 +548,7 @@ class AgencyAgents(MethodView):
 # ---- logs (R-LOG-1, R-LOG-2)
 @blp.route("/logs/login")
 class LoginLogs(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(EntLoginLogQuery, location="query")
     @blp.response(200, EntLoginLogPage)
     def get(self, query):
@@ -558,7 +558,7 @@ class LoginLogs(MethodView):
 
 @blp.route("/logs/audit")
 class AuditLogs(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(EntAuditLogQuery, location="query")
     @blp.response(200, EntAuditLogPage)
     def get(self, query):

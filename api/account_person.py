@@ -17,7 +17,7 @@ from authz.flows import (deregistration, documents, own_logs, password_change, p
                          stepup)
 from authz.sessions import Entry
 
-from .session import SESSION_SECURED, clear_cookie, require, svc
+from .session import clear_cookie, require, session_secured, svc
 
 blp = Blueprint("account-person", __name__, url_prefix="/api/v1/account/person",
                 description="Natural-person account centre: information, password, phones, username, "
@@ -313,7 +313,7 @@ def verification_routes(name: str, prefix: str, obj: str, act: str, module, offe
 
     @blp.route(f"{prefix}/<flow>", endpoint=f"{name}-flow", parameters=[FLOW_ID])
     class _State(MethodView):
-        @blp.doc(**SESSION_SECURED)
+        @session_secured(blp)
         @blp.response(200, PersonFlowState)
         @_summary(f"The {what} flow's state (poll it while a face scan is pending).")
         def get(self, flow):
@@ -321,7 +321,7 @@ def verification_routes(name: str, prefix: str, obj: str, act: str, module, offe
 
     @blp.route(f"{prefix}/<flow>/factors/<factor>", endpoint=f"{name}-factor", parameters=[FLOW_ID, factor])
     class _Factor(MethodView):
-        @blp.doc(**SESSION_SECURED)
+        @session_secured(blp)
         @blp.response(200, PersonFactorStarted)
         @blp.alt_response(429, response=ERRORS, description="SMS quota (R-SMS-1)")
         @blp.alt_response(423, response=ERRORS, description="Locked (R-LOGIN-11)")
@@ -331,7 +331,7 @@ def verification_routes(name: str, prefix: str, obj: str, act: str, module, offe
 
     @blp.route(f"{prefix}/<flow>/factors/<factor>/verify", endpoint=f"{name}-verify", parameters=[FLOW_ID, factor])
     class _Verify(MethodView):
-        @blp.doc(**SESSION_SECURED)
+        @session_secured(blp)
         @blp.arguments(PersonCodeBody)
         @blp.response(200, done_schema)
         @blp.alt_response(409, response=ERRORS, description="Scan not confirmed yet (poll again), or wrong step")
@@ -345,13 +345,13 @@ def verification_routes(name: str, prefix: str, obj: str, act: str, module, offe
 # ---- personal information (R-INFO-1, R-INFO-2, R-USR-1)
 @blp.route("/info")
 class Info(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, InfoView)
     def get(self):
         """Basic information, masked, with documents, phones, real-name level and completeness (R-INFO-1)."""
         return personal_info.view(svc(), actor("ac.person.info", "view"))
 
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(InfoPatch)
     @blp.response(200, InfoView)
     def patch(self, body):
@@ -361,7 +361,7 @@ class Info(MethodView):
 
 @blp.route("/info/document-validity")
 class DocumentValidity(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(ValidityBody)
     @blp.response(200, DocumentView)
     def put(self, body):
@@ -371,7 +371,7 @@ class DocumentValidity(MethodView):
 
 @blp.route("/info/username")
 class Username(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(UsernameBody)
     @blp.response(200, UsernameResult)
     @blp.alt_response(409, response=ERRORS, description="Already changed this calendar year, or taken (R-USR-1)")
@@ -394,7 +394,7 @@ verification_routes("username", "/info/username/flows", "ac.person.info", "edit"
 # ---- password (R-PWD-3)
 @blp.route("/password")
 class PasswordByOld(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(OldPasswordChange)
     @blp.response(200, PersonDone)
     @blp.alt_response(423, response=ERRORS, description="Locked (R-LOGIN-11)")
@@ -405,7 +405,7 @@ class PasswordByOld(MethodView):
 
 @blp.route("/password/flows")
 class PasswordFlowStart(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, PersonFlowState)
     def post(self):
         """Start a password change verified by an SMS code to the default phone or a face scan (R-PWD-3)."""
@@ -418,7 +418,7 @@ verification_routes("password", "/password/flows", "ac.person.password", "change
 
 @blp.route("/password/flows/<flow>/password", parameters=[FLOW_ID])
 class PasswordFlowSet(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(PersonNewPassword)
     @blp.response(200, PersonDone)
     def post(self, body, flow):
@@ -429,7 +429,7 @@ class PasswordFlowSet(MethodView):
 # ---- phones (R-PHONE-2..6)
 @blp.route("/phones")
 class Phones(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, PhoneList)
     def get(self):
         """The person's phones, masked, default first."""
@@ -440,7 +440,7 @@ class Phones(MethodView):
     {"in": "path", "name": "phone_id", "required": True,
      "schema": {"type": "integer", "minimum": 1, "maximum": stepup.MAX_ID}}])
 class PhoneDefault(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, PhoneList)
     def post(self, phone_id):
         """Make this phone the default; the former default stops being default (R-PHONE-2)."""
@@ -453,7 +453,7 @@ def _phone_actor(op: str) -> Actor:
 
 @blp.route("/phones/<op>/flows", parameters=[PHONE_OP])
 class PhoneFlowStart(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(PhoneFlowStart)
     @blp.response(200, PersonFlowState)
     def post(self, body, op):
@@ -463,7 +463,7 @@ class PhoneFlowStart(MethodView):
 
 @blp.route("/phones/<op>/flows/<flow>", parameters=[PHONE_OP, FLOW_ID])
 class PhoneFlowState(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, PersonFlowState)
     def get(self, op, flow):
         """The phone flow's state (poll it while a face scan is pending)."""
@@ -472,7 +472,7 @@ class PhoneFlowState(MethodView):
 
 @blp.route("/phones/<op>/flows/<flow>/factors/<factor>", parameters=[PHONE_OP, FLOW_ID, _factor_param(phones.FACTORS)])
 class PhoneFlowFactor(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, PersonFactorStarted)
     @blp.alt_response(429, response=ERRORS, description="SMS quota (R-SMS-1)")
     def post(self, op, flow, factor):
@@ -483,7 +483,7 @@ class PhoneFlowFactor(MethodView):
 @blp.route("/phones/<op>/flows/<flow>/factors/<factor>/verify",
            parameters=[PHONE_OP, FLOW_ID, _factor_param(phones.FACTORS)])
 class PhoneFlowVerify(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(PersonCodeBody)
     @blp.response(200, PhoneDone)
     @blp.alt_response(409, response=ERRORS, description="Scan not confirmed yet, or wrong step")
@@ -494,7 +494,7 @@ class PhoneFlowVerify(MethodView):
 
 @blp.route("/phones/<op>/flows/<flow>/new-phone", parameters=[PHONE_OP, FLOW_ID])
 class PhoneFlowNew(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(NewPhoneBody)
     @blp.response(200, PersonFactorStarted)
     @blp.alt_response(429, response=ERRORS, description="SMS quota (R-SMS-1)")
@@ -505,7 +505,7 @@ class PhoneFlowNew(MethodView):
 
 @blp.route("/phones/<op>/flows/<flow>/new-phone/verify", parameters=[PHONE_OP, FLOW_ID])
 class PhoneFlowNewVerify(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(NewPhoneCode)
     @blp.response(200, PhoneDone)
     def post(self, body, op, flow):
@@ -525,13 +525,13 @@ def _signed_out(out: dict) -> dict:
 
 @blp.route("/deregistration")
 class Deregistration(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, DeregNotice)
     def get(self):
         """The deregistration notice, with the masked name and default phone used for the verification."""
         return deregistration.notice(svc(), actor(deregistration.FUNCTION, deregistration.ACTION))
 
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(DeregStart)
     @blp.response(200, PersonFlowState)
     def post(self, body):
@@ -547,7 +547,7 @@ verification_routes("deregistration", "/deregistration/flows", deregistration.FU
 # ---- real-name level (R-RN-1, R-RN-2)
 @blp.route("/realname")
 class Realname(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, RealnameView)
     def get(self):
         """The real-name level, what the levels mean, and whether an online upgrade is possible (R-RN-1)."""
@@ -556,7 +556,7 @@ class Realname(MethodView):
 
 @blp.route("/realname/flows")
 class RealnameStart(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, PersonFlowState)
     @blp.alt_response(409, response=ERRORS, description="Already level 4: the manual's message (R-RN-2)")
     def post(self):
@@ -571,13 +571,13 @@ verification_routes("realname", "/realname/flows", realname.FUNCTION, "upgrade",
 # ---- documents (R-DOC-1)
 @blp.route("/documents")
 class Documents(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, DocumentList)
     def get(self):
         """The person's documents (numbers masked) and the types that may be added online."""
         return documents.list_documents(svc(), actor(documents.FUNCTION, "view"))
 
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(DocumentAdd)
     @blp.response(200, PersonFlowState)
     @blp.alt_response(409, response=ERRORS, description="Held by another person, or already yours")
@@ -593,7 +593,7 @@ verification_routes("documents", "/documents/flows", documents.FUNCTION, "add", 
 # ---- own logs (R-LOG-1, R-LOG-2)
 @blp.route("/logs/login")
 class MyLoginLog(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(LoginLogQuery, location="query")
     @blp.response(200, LoginLogPage)
     def get(self, query):
@@ -603,7 +603,7 @@ class MyLoginLog(MethodView):
 
 @blp.route("/logs/audit")
 class MyAuditLog(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(AuditLogQuery, location="query")
     @blp.response(200, AuditLogPage)
     def get(self, query):

@@ -11,7 +11,7 @@ from authz.errors import AuthzError
 
 from .schemas import Token
 from .security import authenticate_service
-from .session import current_session, require, svc
+from .session import current_session, require, session_secured, svc
 
 blp = Blueprint("account-session", __name__, url_prefix="/api/v1/account",
                 description="The current session and the person's own sessions (cookie or app bearer)")
@@ -83,8 +83,8 @@ def _view(row, current_id: int | None = None) -> dict:
 
 @blp.route("/session")
 class CurrentSession(MethodView):
+    @session_secured(blp)
     @blp.response(200, SessionView)
-    @blp.alt_response(401, response="DEFAULT_ERROR", description="No live session")
     def get(self):
         """Who am I: the current session's entry, domain and identity type."""
         row = current_session()
@@ -93,6 +93,7 @@ class CurrentSession(MethodView):
 
 @blp.route("/sessions")
 class MySessions(MethodView):
+    @session_secured(blp)
     @blp.response(200, SessionList)
     def get(self):
         """My open sessions (devices), newest first."""
@@ -103,7 +104,9 @@ class MySessions(MethodView):
 @blp.route("/sessions/<handle>", parameters=[{"in": "path", "name": "handle", "required": True,
                                               "schema": {"type": "string"}}])
 class MySession(MethodView):
+    @session_secured(blp)
     @blp.response(200, SessionOk)
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="No such session of mine")
     def delete(self, handle):
         """End one of my sessions."""
         row = require("ac.person.sessions", "end")

@@ -16,7 +16,7 @@ from authz.flows import login, qr_login
 from authz.ports import ports_of
 from authz.ports.apps import APPS
 
-from .session import clear_cookie, client_ip, current_session, set_cookie, svc
+from .session import clear_cookie, client_ip, current_session, session_secured, set_cookie, svc
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
                 description="Login: password + second factor on every entry, QR login, logout")
@@ -186,6 +186,7 @@ class LoginFactor(MethodView):
 class LoginFactorVerify(MethodView):
     @blp.arguments(CodeRequest)
     @blp.response(200, FlowView)
+    @blp.alt_response(403, response=ERRORS, description="No relation with the enterprise (no_relation, R-LOGIN-3)")
     @blp.alt_response(409, response=ERRORS, description="Scan not confirmed yet (poll again)")
     @blp.alt_response(423, response=ERRORS, description="Locked (R-LOGIN-11)")
     def post(self, body, flow, factor):
@@ -230,6 +231,7 @@ class LoginConfirm(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
+    @session_secured(blp)
     @blp.response(200, AuthOk)
     def post(self):
         """End the current session on the server (R-LOGIN-13)."""
@@ -256,6 +258,8 @@ class QrStart(MethodView):
 @blp.route("/qr/<flow>", parameters=[FLOW_ID])
 class QrPoll(MethodView):
     @blp.response(200, QrView)
+    @blp.alt_response(409, response=ERRORS, description="The flow is already done, or its ticket was used "
+                                                        "(flow_state, ticket_used): start a new QR login")
     def get(self, flow):
         """Poll: waiting, expired (refresh it), or done (the session is set now, once)."""
         out, raw, row = qr_login.poll(svc(), flow)
@@ -273,6 +277,7 @@ class QrRefresh(MethodView):
 @blp.route("/qr/tickets/<ticket>/confirm", parameters=[{"in": "path", "name": "ticket", "required": True,
                                                          "schema": {"type": "string"}}])
 class QrConfirm(MethodView):
+    @session_secured(blp, "No live app session (the app's bearer session id azs_…)")
     @blp.arguments(AppConfirmRequest)
     @blp.response(200, TicketConfirmed)
     @blp.alt_response(409, response=ERRORS, description="Ticket already confirmed")

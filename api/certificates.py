@@ -16,7 +16,7 @@ from authz.models_cert import KINDS, STATUSES
 
 from .auth import FLOW_ID, ChoiceRequest, Choice, IdentityView
 from .security import authenticate_service
-from .session import SESSION_SECURED, client_ip, current_session, issue_session, svc
+from .session import client_ip, current_session, issue_session, session_secured, svc
 
 ERRORS = "DEFAULT_ERROR"
 SERIAL_PATTERN = certificates.SERIAL_RE.pattern
@@ -167,7 +167,7 @@ class CertLoginChoose(MethodView):
 # ---- account centre (R-CERT-1)
 @account_blp.route("")
 class CertificateListing(MethodView):
-    @account_blp.doc(**SESSION_SECURED)
+    @session_secured(account_blp)
     @account_blp.response(200, CertificateList)
     def get(self):
         """The enterprise's SM and non-SM certificates, subject masked (R-CERT-1)."""
@@ -176,7 +176,7 @@ class CertificateListing(MethodView):
 
 @account_blp.route("/<serial>/password", parameters=[SERIAL])
 class CertificatePassword(MethodView):
-    @account_blp.doc(**SESSION_SECURED)
+    @session_secured(account_blp)
     @account_blp.arguments(CertPasswordChange)
     @account_blp.response(200, FilingResult)
     @account_blp.alt_response(404, response=ERRORS, description="No such certificate in this enterprise")

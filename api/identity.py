@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 from authz.accounts import DOC_TYPES
 from authz.flows import hall, password_reset, phone_recovery, registration
 
-from .security import authenticate_service
+from .security import authenticate_service, service_secured
 from .session import svc
 
 reg_blp = Blueprint("register", __name__, url_prefix="/api/v1/register",
@@ -22,7 +22,6 @@ recovery_blp = Blueprint("phone-recovery", __name__, url_prefix="/api/v1/phone-r
 hall_blp = Blueprint("hall", __name__, url_prefix="/api/v1/hall",
                      description="Tax hall: offline real-name collection and registration codes (scope hall)")
 hall_blp.before_request(authenticate_service("hall"))
-SECURED = {"security": [{"serviceKey": []}]}
 
 FLOW_ID = {"in": "path", "name": "flow", "required": True, "schema": {"type": "string"}}
 APP = {"in": "path", "name": "app", "required": True, "schema": {"type": "string", "enum": ["taxapp", "iitapp"]}}
@@ -153,6 +152,7 @@ class RegisterStart(MethodView):
 @reg_blp.route("/<flow>", parameters=[FLOW_ID])
 class RegisterFlow(MethodView):
     @reg_blp.response(200, IdentityFlowState)
+    @reg_blp.alt_response(409, response="DEFAULT_ERROR", description="The flow is already done (flow_state)")
     def get(self, flow):
         """The registration flow's state."""
         return dict(registration.load_view(svc(), flow), flow=flow)
@@ -207,6 +207,8 @@ class RegisterFaceVerify(MethodView):
 class ResetStart_(MethodView):
     @reset_blp.arguments(ResetStart)
     @reset_blp.response(200, IdentityFlowState)
+    @reset_blp.alt_response(401, response="DEFAULT_ERROR", description="No registered person with this document "
+                                                                    "(not_registered; not told with generic errors)")
     def post(self, body):
         """Start a password reset with the document type and number."""
         return password_reset.start(svc(), **body)
@@ -244,6 +246,9 @@ class ResetPassword(MethodView):
 class RecoveryStart_(MethodView):
     @recovery_blp.arguments(RecoveryStart)
     @recovery_blp.response(200, IdentityFlowState)
+    @recovery_blp.alt_response(401, response="DEFAULT_ERROR", description="Unknown document or wrong password "
+                                                                       "(R-LOGIN-12)")
+    @recovery_blp.alt_response(423, response="DEFAULT_ERROR", description="Locked (R-LOGIN-11)")
     def post(self, body):
         """Document, password and the new phone: an SMS code goes to the new phone."""
         return phone_recovery.start(svc(), **body)
@@ -269,7 +274,7 @@ class RecoveryVerify(MethodView):
 # ---- hall (scope hall)
 @hall_blp.route("/persons")
 class HallPersons(MethodView):
-    @hall_blp.doc(**SECURED)
+    @service_secured(hall_blp)
     @hall_blp.arguments(HallCollect)
     @hall_blp.response(200, HallPersonView)
     def post(self, body):
@@ -280,7 +285,7 @@ class HallPersons(MethodView):
 
 @hall_blp.route("/registration-codes")
 class HallCodes(MethodView):
-    @hall_blp.doc(**SECURED)
+    @service_secured(hall_blp)
     @hall_blp.arguments(HallCodeRequest)
     @hall_blp.response(200, HallCodeView)
     def post(self, body):

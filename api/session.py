@@ -66,6 +66,16 @@ SESSION_SCHEMES = {
     "sessionBearer": {"type": "http", "scheme": "bearer", "description": "App session id azs_… from login"},
 }
 SESSION_SECURED = {"security": [{"sessionCookie": []}, {"sessionBearer": []}]}
+NO_SESSION = "No live session: session_required, session_expired or identity_revoked (log in again)"
+
+
+def session_secured(blp, description: str = NO_SESSION):
+    """Decorate a route that needs the login session: declares the session security schemes and
+    documents the 401 it answers without a live session (tests/api/test_openapi_security.py holds it)."""
+    def wrap(fn):
+        fn = blp.alt_response(401, response="DEFAULT_ERROR", description=description)(fn)
+        return blp.doc(**SESSION_SECURED)(fn)
+    return wrap
 
 
 def issue_session(out: dict, raw: str, row) -> dict:

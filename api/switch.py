@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from authz.flows import identity_switch
 
-from .session import SESSION_SECURED, current_session, issue_session, svc
+from .session import current_session, issue_session, session_secured, svc
 
 blp = Blueprint("identity-switch", __name__, url_prefix="/api/v1/account/switch",
                 description="Identity switching without logging out (身份切换)")
@@ -57,13 +57,13 @@ class SwitchResult(Schema):
 
 @blp.route("")
 class Switch(MethodView):
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.response(200, Options)
     def get(self):
         """What this session may switch to now."""
         return identity_switch.options(svc(), current_session())
 
-    @blp.doc(**SESSION_SECURED)
+    @session_secured(blp)
     @blp.arguments(SwitchRequest)
     @blp.response(200, SwitchResult)
     def post(self, body):

@@ -30,7 +30,6 @@ from .ids import DOMAIN_RE, PERSON_UID_RE, TOKEN_RE
 from .models import PolicyState, ServiceClient
 from .service import Service
 
-SCOPE_RE = TOKEN_RE
 WSGI_APP = "api.wsgi:app"
 
 
@@ -221,15 +220,15 @@ def client() -> None:
 
 def _scope(ctx, param, values):
     for v in values:
-        if not SCOPE_RE.match(v):
-            raise click.BadParameter(f"{v!r} is not a scope name")
+        if v not in clients.SCOPES:
+            raise click.BadParameter(f"{v!r} is not a scope; choose from {', '.join(clients.SCOPES)}")
     return tuple(dict.fromkeys(values))
 
 
 @client.command("create")
 @click.argument("name")
 @click.option("--scope", "scopes", multiple=True, default=("check",), show_default=True, callback=_scope,
-              help="check (check API), policy (policy read/reload); repeat for several")
+              help="; ".join(f"{k} ({v})" for k, v in clients.SCOPES.items()) + "; repeat for several")
 @click.pass_obj
 def client_create(env: Env, name: str, scopes: tuple[str, ...]) -> None:
     """Create a service client; the key is printed once, as the last line."""

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from .demo import DEMO_PASSWORD
+
 
 @click.group("dev", help="development simulators and outboxes")
 def dev() -> None:
@@ -62,13 +64,15 @@ def _only_role(svc, person, uscc) -> str:
     return roles[0]
 
 
-@dev.command("password")
+@dev.command("password", help=(
+    "Set PERSON's (p-...) login password (policy-checked, argon2id) and sign the agreement for them. "
+    f"The demo persons already log in with {DEMO_PASSWORD} (set when the demo is seeded); use this to give "
+    "one of them another password, or a password to a person created without one (e.g. from the hall's "
+    "offline collection or integration data). Development only; real users register or reset."))
 @click.argument("person")
 @click.argument("password")
 @click.pass_obj
 def set_password(env, person, password) -> None:
-    """Give PERSON (p-...) a login password (policy-checked, argon2id) and sign the agreement for them:
-    the demo persons are created without passwords. Development only; real users register or reset."""
     from .cli import open_service
     from .credentials import check_policy
     from .errors import AuthzError

@@ -24,6 +24,13 @@ from .errors import AuthzError
 from .models import ServiceClient
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_\-]{1,63}$")
+# Every scope a key can hold, with what it opens; the API's `authenticate_service(scope)` accepts only these.
+SCOPES = {
+    "check": "check API",
+    "policy": "policy read/reload",
+    "integration": "integration API: data from the external sources, certificate filing",
+    "hall": "tax-hall operations",
+}
 KEY_RE = re.compile(r"^azk_([a-z0-9]{12})_([A-Za-z0-9_\-]{43})$")
 _DUMMY = hashlib.sha256(b"dummy").hexdigest()
 

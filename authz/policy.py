@@ -219,23 +219,39 @@ def parse(text: str) -> PolicyIndex:
         else:
             pending_p.append((line, cells[1:]))
 
-    known_kinds = set(BUILTIN_KINDS) | {c for c, _, _ in kind_links} | {p for _, p, _ in kind_links}
+    kind_lines: dict[str, int | None] = dict.fromkeys(BUILTIN_KINDS)
+    for child, parent, line in kind_links:
+        kind_lines.setdefault(child, line)
+        kind_lines.setdefault(parent, line)
+    role_lines = {name: r.line for name, r in roles.items()}
+    function_lines = {obj: f.line for obj, f in functions.items()}
+    used_roles: set[str] = set()
+    used_functions: set[str] = set()
+    unknown_roles: dict[str, list[int]] = {}  # an undefined name the rules use -> the lines using it
+    unknown_functions: dict[str, list[int]] = {}
+    for line, (role, dom, obj, act) in pending_p:
+        used_roles.add(role)
+        used_functions.add(obj)
+        if role not in roles and TOKEN_RE.match(role):
+            unknown_roles.setdefault(role, []).append(line)
+        if obj not in functions and TOKEN_RE.match(obj):
+            unknown_functions.setdefault(obj, []).append(line)
     for line, (role, dom, obj, act) in pending_p:
         bad = [v for v in (role, obj, act) if not TOKEN_RE.match(v)]
         if bad:
             err(line, "bad_identifier", f"forbidden characters in {bad[0]!r} (allowed: a-z 0-9 _ . - and one ':')")
             continue
         if role not in roles:
-            err(line, "unknown_role", f"unknown identity type {role!r}" + _suggest(role, roles))
+            err(line, "unknown_role", f"unknown identity type {role!r}" + _suggest(role, role_lines))
             continue
         if dom != "*" and not dom.startswith("kind:") and not DOMAIN_RE.match(dom):
             err(line, "bad_domain", f"domain {dom!r} must be *, kind:<word>, ent:<USCC> or person:<uid>")
             continue
-        if dom.startswith("kind:") and dom not in known_kinds:
-            err(line, "unknown_kind", f"unknown kind {dom!r}" + _suggest(dom, known_kinds))
+        if dom.startswith("kind:") and dom not in kind_lines:
+            err(line, "unknown_kind", f"unknown kind {dom!r}" + _suggest(dom, kind_lines))
             continue
         if obj not in functions:
-            err(line, "unknown_function", f"unknown function {obj!r}" + _suggest(obj, functions))
+            err(line, "unknown_function", f"unknown function {obj!r}" + _suggest(obj, function_lines))
             continue
         if act not in functions[obj].actions:
             err(line, "unknown_action",
@@ -248,15 +264,42 @@ def parse(text: str) -> PolicyIndex:
         seen_rules[key] = line
         rules.append(Rule(role, dom, obj, act, line))
 
+    # A definition no rule uses while the rules use a near-identical undefined name is most likely the
+    # typo (the rule lines above then suggest it): say so at the definition's own line.
+    for what, lines, used, unknown in (("identity type", role_lines, used_roles, unknown_roles),
+                                       ("function", function_lines, used_functions, unknown_functions)):
+        for name, line in lines.items():
+            if name in used:
+                continue
+            near = [u for u in unknown if _closest(u, lines) == name]
+            if near:
+                uses = "; ".join(f"{u!r} ({_line_list(unknown[u])})" for u in sorted(near))
+                err(line, "unused_definition", f"{what} {name!r} is used by no rule; rules use {uses}")
+
     if errors:
         raise PolicyInvalid(sorted(errors, key=lambda e: e.line))
     return PolicyIndex(source=text, roles=roles, functions=functions, rules=rules, kind_links=kind_links)
 
 
-def _suggest(word: str, options) -> str:
+def _closest(word: str, options) -> str | None:
+    """The defined name `word` is most likely a typo of, if any is close enough."""
     import difflib
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.75)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return close[0] if close else None
+
+
+def _suggest(word: str, defined: dict[str, int | None]) -> str:
+    """'; did you mean X (defined at line N)?' for the closest defined name (built-ins have no line)."""
+    close = _closest(word, defined)
+    if close is None:
+        return ""
+    where = f" (defined at line {defined[close]})" if defined[close] else ""
+    return f"; did you mean {close!r}{where}?"
+
+
+def _line_list(lines: list[int], most: int = 5) -> str:
+    shown = ", ".join(str(n) for n in lines[:most])
+    return f"line {shown}" if len(lines) == 1 else f"lines {shown}" + (", …" if len(lines) > most else "")
 
 
 def load_file(path: str | Path) -> PolicyIndex:

@@ -95,6 +95,52 @@ def test_R_AUTHZ_4_lint_names_the_line_of_every_error(cli, tmp_path):
     assert "database" in reported[5] or "bindings" in reported[5]
 
 
+def test_R_AUTHZ_4_lint_points_at_a_misspelt_definition(cli, tmp_path):
+    """R-AUTHZ-4: a typo on a catalogue or role line (not on the rule lines) is reported at the definition's
+    own line as [unused_definition], and every rule line using the correct name says where the name it
+    suggests is defined, so the author is sent to the line to fix."""
+    fn_line = "fn, biz.declare_pay, use, 我要办税, 税费申报及缴纳, Tax declaration and payment"
+    role_line = "role, tax_officer, 办税员, Tax officer"
+    text = (SHIPPED.replace(f"\n{fn_line}\n", f"\n{fn_line.replace('declare_pay', 'declare_pya')}\n", 1)
+            .replace(f"\n{role_line}\n", f"\n{role_line.replace('tax_officer', 'tax_oficer')}\n", 1))
+    fn_at, role_at = line_of(SHIPPED, fn_line), line_of(SHIPPED, role_line)
+    fn_uses = [i for i, l in enumerate(SHIPPED.splitlines(), 1) if l.startswith("p,") and "biz.declare_pay," in l]
+    role_uses = [i for i, l in enumerate(SHIPPED.splitlines(), 1) if l.startswith("p, tax_officer,")]
+    assert len(fn_uses) >= 2 and len(role_uses) > 5
+    path = write(tmp_path, "typo.csv", text)
+    result = cli("policy", "lint", path)
+    assert result.exit_code == 1, result.output
+    reported = {int(l.split(":")[1]): l for l in result.stdout.splitlines() if l.startswith(f"{path}:")}
+
+    assert reported[fn_at] == (f"{path}:{fn_at}: [unused_definition] function 'biz.declare_pya' is used by no "
+                               f"rule; rules use 'biz.declare_pay' (lines {', '.join(map(str, fn_uses))})")
+    assert reported[role_at].startswith(f"{path}:{role_at}: [unused_definition] identity type 'tax_oficer' is "
+                                        f"used by no rule; rules use 'tax_officer' (lines {role_uses[0]}, ")
+    assert reported[role_at].endswith(", …)")  # long lists are cut after five lines
+    for n in fn_uses:
+        if n in role_uses:  # that line reports its (first) unknown identity type
+            continue
+        assert reported[n] == (f"{path}:{n}: [unknown_function] unknown function 'biz.declare_pay'; did you "
+                               f"mean 'biz.declare_pya' (defined at line {fn_at})?")
+    for n in role_uses:
+        assert reported[n].endswith(f"did you mean 'tax_oficer' (defined at line {role_at})?"), reported[n]
+    assert set(reported) == {fn_at, role_at, *fn_uses, *role_uses}
+
+
+def test_R_AUTHZ_4_lint_accepts_a_definition_no_rule_uses(tmp_path):
+    """R-AUTHZ-4: a catalogue entry or identity type without rules is allowed (nothing is granted yet); it is
+    reported only when the rules use a near-identical name that is not defined."""
+    text = SHIPPED + "role, auditor, 审计员, Auditor\nfn, biz.audit_view, use, 我要办税, 审计查看, Audit view\n"
+    index = pol.parse(text)
+    assert "auditor" in index.roles and "biz.audit_view" in index.functions
+    with pytest.raises(pol.PolicyInvalid) as exc:
+        pol.parse(text + "p, auditor, kind:enterprise, biz.audit_veiw, use\n")
+    (fn_def, use) = exc.value.errors
+    assert (fn_def.code, fn_def.line) == ("unused_definition", len(text.splitlines()))
+    assert (use.code, use.line) == ("unknown_function", len(text.splitlines()) + 1)
+    assert "(defined at line" in use.message and "'biz.audit_view'" in use.message
+
+
 def test_R_AUTHZ_4_lint_of_the_shipped_files_passes(cli, settings):
     """R-AUTHZ-4: the shipped model and rule file lint clean, with a one-line summary."""
     index = pol.load_file(RULES)
@@ -292,6 +338,22 @@ def test_R_AUTHZ_3_client_create_refuses_duplicates_and_bad_names(cli):
     assert cli("client", "revoke", "no-such").exit_code == 1
 
 
+def test_R_AUTHZ_3_client_create_offers_every_scope_the_api_checks(cli):
+    """R-AUTHZ-3: `client create --help` names every scope a key can hold (check, policy, integration, hall:
+    the ones the API's service-authenticated blueprints ask for), and an unknown scope is refused."""
+    from api.security import authenticate_service
+    assert set(clients.SCOPES) == {"check", "policy", "integration", "hall"}
+    with pytest.raises(ValueError):  # a blueprint asking for a scope the CLI cannot give fails at import
+        authenticate_service("integation")
+    text = " ".join(cli("client", "create", "--help").output.split())
+    for scope in clients.SCOPES:
+        assert f"{scope} (" in text, (scope, text)
+    typo = cli("client", "create", "sys-c", "--scope", "integation")
+    assert typo.exit_code == 2 and "integration" in typo.output and "azk_" not in typo.output
+    assert cli("client", "create", "sys-c", "--scope", "integration", "--scope", "hall").exit_code == 0
+    assert ServiceClient.get(ServiceClient.name == "sys-c").scopes == "integration,hall"
+
+
 # ---------------------------------------------------------------------------------------------- db
 def test_db_upgrade_applies_each_migration_once_and_commands_need_a_current_schema(cli, tmp_path, settings):
     """Schema migrations (issue 2 item 2): `db upgrade` prints each step applied, then "schema is current";
@@ -392,3 +454,10 @@ def test_R_BIND_15_events_cli_lists_and_drains_the_outbox(tmp_path):
     assert out.exit_code == 0 and "delivered 1" in out.output, out.output
     out = runner.invoke(main, ["events", "list", "--status", "pending"], obj=env)
     assert out.output.strip().endswith("0 event(s)")
+
+
+def test_R_PWD_1_dev_password_help_names_the_demo_password():
+    """R-PWD-1: `authz dev password --help` tells the truth about the demo persons: they already log in with
+    the demo password (tests/test_demo.py proves it does), so the command is for another password."""
+    text = " ".join(CliRunner().invoke(main, ["dev", "password", "--help"]).output.split())
+    assert demo.DEMO_PASSWORD in text and "without passwords" not in text

@@ -1,7 +1,8 @@
 """Integration API for the external sources (service-authenticated): registration data, the tax
-information report, the core tax system, agency filings and non-resident approvals (scope
-`integration`), and tax-hall operations (scope `hall`). Every write is idempotent on resend (the answer
-says `changed: false`), audited as service:<client name>, and published as an outbound event."""
+information report, the core tax system (tax officers, cross-region projects), agency filings and
+non-resident approvals (scope `integration`), and tax-hall operations (scope `hall`). Every write is
+idempotent on resend (the answer says `changed: false`) and audited as service:<client name>; binding and
+agreement changes are also published as outbound events."""
 from __future__ import annotations
 
 from flask import current_app, g
@@ -17,7 +18,8 @@ from .security import authenticate_service
 
 blp = Blueprint("integration", __name__, url_prefix="/api/v1/integration",
                 description="Data from the external sources: registration data, tax information report, core tax "
-                            "system, agency filings, non-resident approvals (scope `integration`)")
+                            "system (tax officers, cross-region projects), agency filings, non-resident approvals "
+                            "(scope `integration`)")
 blp.before_request(authenticate_service("integration"))
 hall_blp = Blueprint("integration-hall", __name__, url_prefix="/api/v1/integration/hall",
                      description="Tax-hall operations: level-5 real-name checks, bindings added, withdrawn or "
@@ -41,7 +43,7 @@ def _actor() -> str:
 def _errors(*codes):
     """Decorators documenting the error answers (401 and 403 always)."""
     texts = {401: "Missing or invalid service key", 403: "The key lacks this API's scope",
-             404: "Unknown enterprise, person, agreement or binding", 409: "Conflicts with data on record",
+             404: "Unknown enterprise, person, agreement, project or binding", 409: "Conflicts with data on record",
              422: "Validation failed (field errors under `errors`)"}
 
     def wrap(fn):
@@ -215,6 +217,40 @@ class IntegHallOperatorRequest(Schema):
     operator = Operator()
 
 
+class IntegProjectRequest(Schema):
+    uscc = Uscc(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(flow.PROJECT_KINDS),
+                         metadata={"description": "inspection: 跨区域报验 project; tax_source: 跨区税源登记"})
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), validate.Regexp(flow.NAME_PATTERN)],
+                         metadata={"description": "Project or registration name", "example": "长沙市岳麓区办公楼建设项目"})
+    region = fields.String(required=True, validate=[validate.Length(min=1, max=flow.REGION_MAX),
+                                                    validate.Regexp(flow.NAME_PATTERN)],
+                           metadata={"description": "Where the project is (经营地)", "example": "湖南省长沙市岳麓区"})
+    handler = fields.Nested(IntegPersonRef,
+                            metadata={"description": "The handler (经办人) named in the report: a tax officer of the "
+                                                     "enterprise, usually a sub identity, who then sees this project; "
+                                                     "absent: only the main identities see it (a PUT replaces the "
+                                                     "whole record, so leaving it out drops an earlier handler)"})
+    status = fields.String(load_default="active", validate=validate.OneOf(flow.PROJECT_STATUSES),
+                           metadata={"description": "ended: off login and switching, sessions inside refused at once"})
+
+
+class IntegProjectStatusRequest(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(flow.PROJECT_STATUSES))
+
+
+class IntegProjectView(Schema):
+    management_no = fields.String()
+    kind = fields.String()
+    uscc = fields.String()
+    domain = fields.String()
+    name = fields.String()
+    region = fields.String()
+    handler = fields.String(allow_none=True, metadata={"description": "Handler's person id (p-...), or null"})
+    status = fields.String()
+    changed = fields.Boolean()
+
+
 # ---- registration data, tax report, core tax system (scope integration)
 
 @blp.route("/enterprises/<uscc>", parameters=[USCC_PARAM])
@@ -253,6 +289,37 @@ class TaxOfficersFeed(MethodView):
         """Core tax system: tax officers arrive pending for the person to confirm (R-BIND-3)."""
         return flow.report_tax_officers(_svc(), _actor(), uscc=uscc, officers=body["officers"],
                                         reference=body["reference"])
+
+
+PROJECT_PARAM = {"in": "path", "name": "management_no", "required": True,
+                 "description": "Management number of the inspection project or tax-source registration",
+                 "schema": {"type": "string", "pattern": flow.MANAGEMENT_NO_PATTERN}}
+
+
+@blp.route("/projects/<management_no>", parameters=[PROJECT_PARAM])
+class ProjectFeed(MethodView):
+    @blp.doc(**SECURED)
+    @blp.response(200, IntegProjectView)
+    @_errors(404)
+    def get(self, management_no):
+        """A cross-region project as on record (for the source's reconciliation)."""
+        return flow.get_project(management_no)
+
+    @blp.doc(**SECURED)
+    @blp.arguments(IntegProjectRequest)
+    @blp.response(200, IntegProjectView)
+    @_errors(404, 409, 422)
+    def put(self, body, management_no):
+        """Core tax system: file a cross-region inspection project or tax-source registration (R-LOGIN-4)."""
+        return flow.file_project(_svc(), _actor(), management_no=management_no, **body)
+
+    @blp.doc(**SECURED)
+    @blp.arguments(IntegProjectStatusRequest)
+    @blp.response(200, IntegProjectView)
+    @_errors(404, 422)
+    def patch(self, body, management_no):
+        """End or reopen a cross-region project; login, switching and sessions in it follow at once (R-SW-4)."""
+        return flow.set_project_status(_svc(), _actor(), management_no, body["status"])
 
 
 # ---- agencies (scope integration)

@@ -11,6 +11,9 @@ TOKEN_RE = re.compile(r"^[a-z][a-z0-9_.\-]{0,62}(:[a-z0-9_\-]{1,40})?$")
 # A unified social credit code (18) or a taxpayer / non-resident identity code (15-20), upper-case letters and digits.
 USCC_RE = re.compile(r"^[0-9A-Z]{15,20}$")
 PERSON_UID_RE = re.compile(r"^p-[a-z0-9][a-z0-9\-]{2,40}$")
+# A cross-region project's management number (跨区域报验 / 跨区税源登记 管理编号): upper-case letters and digits.
+# Not a policy field, but it travels in session rows and switch targets (`p:<number>`), so it is as strict.
+MANAGEMENT_NO_RE = re.compile(r"^[0-9A-Z]{6,40}$")
 DOMAIN_RE = re.compile(r"^(ent:[0-9A-Z]{15,20}|person:p-[a-z0-9][a-z0-9\-]{2,40})$")
 
 ENT_PREFIX = "ent:"

@@ -8,7 +8,8 @@
 * A session records its business entry, current domain and identity type (with the binding, agreement
   or project), and whether switching to an enterprise is still allowed (R-SW-3).
 * `resolve` re-asks the enforcer that the current identity is still live, so deleting staff or ending an
-  agreement refuses that session at once with `identity_revoked`.
+  agreement refuses that session at once with `identity_revoked`; a session in a cross-region project
+  is refused the same way once the project ends or stops naming its handler (`projects.open_to`).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from enum import Enum
 
+from . import projects
 from .db import database
 from .errors import AuthzError, register
 from .models import Person
@@ -74,7 +76,8 @@ def identity_of(row: LoginSession) -> Identity:
 
 
 def live(svc, uid: str, ident: Identity) -> bool:
-    """Does the enforcer still give `uid` this identity in its domain?"""
+    """Does the enforcer still give `uid` this identity in its domain? In a cross-region project, is the
+    project still active and open to this identity (R-LOGIN-4, R-SW-4)?"""
     for g in svc.enforcer.roles_in(uid, ident.domain):
         if g.role != ident.role:
             continue
@@ -82,8 +85,13 @@ def live(svc, uid: str, ident: Identity) -> bool:
             continue
         if ident.agreement is not None and g.source != f"agreement:{ident.agreement}":
             continue
-        return True
+        return ident.project is None or _project_open(uid, ident)
     return False
+
+
+def _project_open(uid: str, ident: Identity) -> bool:
+    person = Person.get_or_none(Person.uid == uid)
+    return person is not None and projects.open_to(person.id, ident.binding_id, ident.domain, ident.project)
 
 
 def create(svc, person: Person, ident: Identity, *, client: str = "browser", ip: str = "", user_agent: str = "",

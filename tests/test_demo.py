@@ -1,5 +1,7 @@
 """The demo data set behind `authz serve --demo`: idempotent, covers every identity type, and the checks it
-prints answer exactly as printed (R-AUTHZ-2, R-AUTHZ-3, R-BIND-*, R-AGT-*)."""
+prints answer exactly as printed (R-AUTHZ-2, R-AUTHZ-3, R-BIND-*, R-AGT-*); its cross-region projects and
+the agent's two clients make special-subject login and client switching visible (R-LOGIN-4, R-SW-4,
+R-SW-5); the document numbers it prints work for forgot-password (R-PWD-4)."""
 from __future__ import annotations
 
 import json
@@ -12,8 +14,10 @@ from api import create_app
 from authz import clients, demo
 from authz.models import (Agreement, AgreementAgent, Binding, Document, Enterprise, Person, Phone,
                           ServiceClient)
+from authz.models_login import CrossRegionProject
 
-COUNTED = (Enterprise, Person, Document, Phone, Binding, Agreement, AgreementAgent, ServiceClient)
+COUNTED = (Enterprise, Person, Document, Phone, Binding, Agreement, AgreementAgent, ServiceClient,
+           CrossRegionProject)
 
 
 def parse_curl(line: str) -> dict:
@@ -71,12 +75,17 @@ def test_demo_seed_is_idempotent(svc):
     lines: list[str] = []
     first = demo.seed(svc, progress=lines.append)
     before = counts()
-    assert first == {"enterprises": 4, "persons": len(demo.PERSONS), "bindings": len(demo.BINDINGS),
-                     "agreements": len(demo.AGREEMENTS)}
+    assert first == {"enterprises": len(demo.ENTERPRISES), "persons": len(demo.PERSONS),
+                     "bindings": len(demo.BINDINGS), "agreements": len(demo.AGREEMENTS),
+                     "projects": len(demo.PROJECTS)}
     assert any(demo.USCC_MAIN in line for line in lines), "progress lines are printed while seeding"
-    again = demo.seed(svc, progress=lambda _: None)
-    assert again == {"enterprises": 0, "persons": 0, "bindings": 0, "agreements": 0}
+    for number, *_ in demo.PROJECTS:
+        assert any(line.strip().startswith(f"project {number}") for line in lines), number
+    again_lines: list[str] = []
+    again = demo.seed(svc, progress=again_lines.append)
+    assert again == {"enterprises": 0, "persons": 0, "bindings": 0, "agreements": 0, "projects": 0}
     assert counts() == before
+    assert all(line.endswith("— exists") for line in again_lines if line.strip().startswith("project "))
     assert svc.enforcer.can(**_req(demo.ALLOWED_CHECK))
 
 
@@ -135,7 +144,8 @@ def test_R_BIND_demo_covers_every_identity_type_and_binding_state(seeded):
     assert origin[(demo.FINANCE, "finance_officer")] == ("tax_report", "active")
     assert origin[(demo.PENDING, "tax_officer")][1] == "pending"
 
-    officer = Binding.get((Binding.role == "tax_officer") & (Binding.state == "active"))
+    officer = Binding.select().join(Person).where((Binding.role == "tax_officer") & (Binding.state == "active")
+                                                 & (Person.uid == demo.OFFICER)).get()
     assert officer.person.uid == demo.OFFICER and officer.functions == sorted(demo.OFFICER_FUNCTIONS)
     assert officer.valid_until is not None
 
@@ -168,7 +178,7 @@ def test_demo_enterprises_and_persons_facts(seeded):
     person has a resident ID with a valid check digit and one default phone, real-name level 4, a password."""
     kinds = {ent.uscc: ent.kind for ent in Enterprise.select()}
     assert kinds == {demo.USCC_MAIN: "ordinary", demo.USCC_CLIENT: "ordinary", demo.USCC_AGENCY: "agency",
-                     demo.USCC_NONRESIDENT: "nonresident"}
+                     demo.USCC_NONRESIDENT: "nonresident", demo.USCC_CLIENT2: "ordinary"}
     assert Enterprise.get(Enterprise.uscc == demo.USCC_NONRESIDENT).nonresident_code == demo.NONRESIDENT_CODE
     assert Enterprise.get(Enterprise.uscc == demo.USCC_MAIN).name == "江西示例科技有限公司"
     for uid, name, id17, phone in demo.PERSONS:
@@ -200,3 +210,58 @@ def test_R_PWD_1_demo_persons_log_in_with_the_printed_password(tmp_path):
             assert all(p.agreement_signed_at and not p.must_change_password for p in persons)
     finally:
         svc.close()
+
+
+def test_R_SW_5_demo_agent_has_two_live_clients(seeded):
+    """R-SW-5 / R-LOGIN-5 / R-AGT-2: the demo agent holds two active agreements covering today, each with its
+    own permissions, so agent login lists two clients and switching between them changes the answers."""
+    from authz.flows import login
+    from authz.sessions import Entry
+    e = seeded.enforcer
+    agency = Enterprise.get(Enterprise.uscc == demo.USCC_AGENCY)
+    agent = Person.get(Person.uid == demo.AGENT)
+    clients_listed = login.identity_choices(seeded, agent, Entry.AGENT, agency)["clients"]
+    assert [(c["id"], c["domain"]) for c in clients_listed] == [
+        (demo.AGREEMENT_ACTIVE, demo.DOM_CLIENT), (demo.AGREEMENT_SECOND, demo.DOM_CLIENT2)]
+    assert e.can(demo.AGENT, demo.DOM_CLIENT, "biz.invoice_use", "use")
+    assert e.can(demo.AGENT, demo.DOM_CLIENT2, "biz.declare_pay", "use")
+    assert not e.can(demo.AGENT, demo.DOM_CLIENT2, "biz.invoice_use", "use"), "the second agreement is narrower"
+
+
+def test_R_LOGIN_4_demo_projects_by_identity(seeded):
+    """R-LOGIN-4 / R-SW-4: the main enterprise's projects: the legal rep, the finance officer and the main
+    tax officer see every active one of a kind; the sub-identity officer only those naming them; the
+    ended one nobody."""
+    from authz.flows import login
+    from authz.sessions import Entry
+    ent = Enterprise.get(Enterprise.uscc == demo.USCC_MAIN)
+
+    def listed(uid, kind):
+        c = login.identity_choices(seeded, Person.get(Person.uid == uid), Entry.SPECIAL, ent, kind)
+        return [p["id"] for p in c.get("projects", [])]
+
+    every = [demo.PROJECT_INSPECTION_HANDLED, demo.PROJECT_INSPECTION_OTHER]
+    for uid in (demo.LEGAL, demo.FINANCE, demo.OFFICER):
+        assert listed(uid, "inspection") == every, uid
+        assert listed(uid, "tax_source") == [demo.PROJECT_TAX_SOURCE], uid
+    assert listed(demo.HANDLER, "inspection") == [demo.PROJECT_INSPECTION_HANDLED]
+    assert listed(demo.HANDLER, "tax_source") == [demo.PROJECT_TAX_SOURCE]
+    handler_binding = Binding.select().join(Person).where(Person.uid == demo.HANDLER).get()
+    assert handler_binding.sub_identity and handler_binding.role == "tax_officer"
+    assert CrossRegionProject.get(CrossRegionProject.management_no == demo.PROJECT_ENDED).status == "ended"
+    assert listed(demo.INVOICE, "inspection") == [], "an invoice officer is no special subject"
+
+
+def test_R_PWD_4_printed_document_numbers_start_a_password_reset(seeded):
+    """R-PWD-4: the instructions print every demo person's full document number (with its check digit),
+    and that type + number is what forgot-password accepts."""
+    from authz.flows import password_reset
+    text = "\n".join(demo.instructions("http://127.0.0.1:8000", "azk_x"))
+    for uid, name, id17, phone in demo.PERSONS:
+        line = next(line for line in text.splitlines() if line.strip().startswith(uid + " "))
+        assert f"{demo.DOC_TYPE} {demo.resident_id(id17)}" in line and phone in line, uid
+    assert demo.PROJECT_INSPECTION_HANDLED in text and demo.AGREEMENT_SECOND in text
+    assert printed_calls(text.splitlines()).keys() == {"ALLOWED", "DENIED", "MENU", "EXPLAIN"}
+    for uid, _, id17, _ in demo.PERSONS:
+        started = password_reset.start(seeded, doc_type=demo.DOC_TYPE, doc_number=demo.resident_id(id17))
+        assert started["state"] == "verify", uid

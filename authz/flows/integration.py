@@ -11,6 +11,8 @@ already in force changes nothing and answers `changed: false`.
   (R-BIND-3), offline withdrawal and ending, real-name level 5 (R-RN-2).
 * Agency filings: agent staff (tax_agent, active) and agreements (R-AGT-1, R-AGT-2).
 * Non-resident enterprise approval (R-LOGIN-6).
+* Core tax system: cross-region inspection projects and tax-source registrations with their handler
+  (R-LOGIN-4, R-SW-4); ending one takes it off login and switching and refuses sessions inside it at once.
 * Every binding or agreement change publishes an outbound event; `sync_binding` is the account centre's
   "data sync" button (R-BIND-15).
 
@@ -28,13 +30,14 @@ from typing import Any, Callable, Iterable
 
 import peewee as pw
 
-from .. import accounts, audit, events
+from .. import accounts, audit, events, projects
 from ..db import database
 from ..directory import E_BAD_STATE, Directory
 from ..errors import AuthzError, register
-from ..ids import USCC_RE, enterprise_domain
+from ..ids import MANAGEMENT_NO_RE, USCC_RE, enterprise_domain
 from ..models import Agreement, Binding, Document, Enterprise, Person
 from ..models_integration import BindingConstraint, OutboxEvent
+from ..models_login import CrossRegionProject
 from .hall import E_NAME_MISMATCH, check_document
 
 DOC_TYPES = tuple(accounts.DOC_TYPES)  # the eleven document types (R-REG-2), shared with registration
@@ -44,6 +47,11 @@ NAME_PATTERN = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"
 AGREEMENT_NUMBER_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_\-]{0,63}$"
 SOURCE_REF_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_.\-]{0,63}$"
 AGREEMENT_STATUSES = ("active", "ended", "suspended")
+PROJECT_KINDS = projects.KINDS  # inspection (跨区域报验) | tax_source (跨区税源登记)
+PROJECT_STATUSES = projects.STATUSES
+MANAGEMENT_NO_PATTERN = MANAGEMENT_NO_RE.pattern
+# A region as the report names it (e.g. 湖南省长沙市岳麓区): like a name, up to 40 characters.
+REGION_MAX = 40
 HALL_ROLES = ("tax_officer", "invoice_officer", "admin")
 REALNAME_METHODS = ("id_card_reader", "nfc")
 LIVE = ("pending", "active")
@@ -69,6 +77,12 @@ E_NOT_NONRESIDENT = register("integ_not_nonresident", 409, "该纳税人已登�
 E_BINDING_UNKNOWN = register("integ_binding_unknown", 404, "未找到该授权记录", "Unknown binding")
 E_HALL_ROLE = register("integ_hall_role", 409, "该身份类型的关联关系不在办税服务场所办理",
                        "This identity type is not handled at a tax hall")
+E_PROJECT_UNKNOWN = register("integ_project_unknown", 404, "未找到该跨区域项目或税源登记",
+                             "Unknown cross-region project or tax-source registration")
+E_PROJECT_PARTIES = register("integ_project_parties", 409, "该管理编号已属于其他企业或其他类型",
+                             "The management number belongs to another enterprise or kind")
+E_HANDLER_NOT_OFFICER = register("integ_handler_not_officer", 409, "经办人须为该企业的办税员",
+                                 "The handler must be a tax officer of the enterprise")
 E_BAD_INPUT = "validation_failed"
 
 
@@ -636,6 +650,118 @@ def approve_nonresident(svc, actor, *, nonresident_code: str, name: str, person:
         out["legal_rep"] = binding_view(b, rep_changed)
         return out
     return _transactional(run)
+
+
+# ---- 6. cross-region projects (R-LOGIN-4, R-SW-4)
+
+def project_view(p: CrossRegionProject, changed: bool = False) -> dict:
+    """A project as the source and the API see it (the handler as a person id, never a name)."""
+    return {"management_no": p.management_no, "kind": p.kind, "uscc": p.enterprise.uscc,
+            "domain": enterprise_domain(p.enterprise.uscc), "name": p.name, "region": p.region,
+            "handler": p.handler.uid if p.handler_id else None, "status": p.status, "changed": changed}
+
+
+def _check_project_fields(management_no: str, kind: str, status: str, name: str, region: str) -> None:
+    bad = {}
+    if not isinstance(management_no, str) or not MANAGEMENT_NO_RE.fullmatch(management_no):
+        bad["management_no"] = ["6-40 upper-case letters or digits"]
+    if kind not in PROJECT_KINDS:
+        bad["kind"] = [f"one of {', '.join(PROJECT_KINDS)}"]
+    if status not in PROJECT_STATUSES:
+        bad["status"] = [f"one of {', '.join(PROJECT_STATUSES)}"]
+    if not isinstance(name, str) or not 1 <= len(name) <= 200 or not re.fullmatch(NAME_PATTERN, name):
+        bad["name"] = ["1-200 characters, no control characters or surrounding spaces"]
+    if not isinstance(region, str) or not 1 <= len(region) <= REGION_MAX or not re.fullmatch(NAME_PATTERN, region):
+        bad["region"] = [f"1-{REGION_MAX} characters, no control characters or surrounding spaces"]
+    if bad:
+        raise AuthzError(E_BAD_INPUT, errors=bad)
+
+
+def _handler_is_officer(ent: Enterprise, person: Person) -> bool:
+    """The handler named in the report must be a tax officer of the enterprise (pending or active: the
+    core tax system may report the officer and the project together, before the person confirms)."""
+    return bool(_live(ent, "tax_officer", person))
+
+
+def _record_project(svc, actor, p: CrossRegionProject, reason: str, created: bool) -> None:
+    v = project_view(p)
+    _audit(svc, actor, "project.file", f"project:{p.management_no}", v["domain"], reason=reason, created=created,
+           kind=v["kind"], status=v["status"], region=v["region"], handler=v["handler"])
+
+
+def file_project(svc, actor, *, management_no: str, uscc: str, kind: str, name: str, region: str,
+                 handler: PersonRef | dict | None = None, status: str = "active") -> dict:
+    """Create or replace a cross-region inspection project (跨区域报验) or tax-source registration
+    (跨区税源登记) from the core tax system (R-LOGIN-4). A management number stays with its enterprise and
+    kind; the handler (the sub-identity tax officer named in the report) must be a person on record and a
+    tax officer of the enterprise; no handler means only the main identities see it. `status: ended`
+    takes the project off special-subject login and switching and refuses sessions inside it at once
+    (R-SW-4). A resend of what is on record changes nothing."""
+    _check_project_fields(management_no, kind, status, name, region)
+    ref = PersonRef.of(handler) if handler is not None else None
+
+    def run():
+        ent = _require_enterprise(uscc)
+        person = None
+        if ref is not None:
+            person = find_person(ref)
+            if person is None:
+                raise AuthzError(E_PERSON_UNKNOWN, errors={"handler": ["no person holds this document"]})
+        p = CrossRegionProject.get_or_none(CrossRegionProject.management_no == management_no)
+        if p is not None and (p.enterprise_id != ent.id or p.kind != kind):
+            raise AuthzError(E_PROJECT_PARTIES)
+        handler_id = person.id if person else None
+        if p is not None and (p.name, p.region, p.handler_id, p.status) == (name, region, handler_id, status):
+            return project_view(p, False)
+        if person is not None and (p is None or p.handler_id != handler_id) and not _handler_is_officer(ent, person):
+            raise AuthzError(E_HANDLER_NOT_OFFICER, errors={"handler": ["not a tax officer of the enterprise"]})
+        if p is None:
+            p = CrossRegionProject.create(management_no=management_no, kind=kind, enterprise=ent, name=name,
+                                          region=region, handler=person, status=status,
+                                          created_at=svc.clock.time())
+            created = True
+        else:
+            CrossRegionProject.update(name=name, region=region, handler=person, status=status).where(
+                CrossRegionProject.id == p.id).execute()
+            p = CrossRegionProject.get_by_id(p.id)
+            created = False
+        _record_project(svc, actor, p, "filed", created)
+        return project_view(p, True)
+    return _transactional(run)
+
+
+def _locked_project(management_no: str) -> CrossRegionProject:
+    p = (CrossRegionProject.get_or_none(CrossRegionProject.management_no == management_no)
+         if isinstance(management_no, str) and MANAGEMENT_NO_RE.fullmatch(management_no) else None)
+    if p is None:
+        raise AuthzError(E_PROJECT_UNKNOWN)
+    _lock_enterprise(p.enterprise.uscc)  # the same lock as filing, so a concurrent filing runs first or after
+    return CrossRegionProject.get_by_id(p.id)
+
+
+def set_project_status(svc, actor, management_no: str, status: str) -> dict:
+    """End (or reopen) a project; login, switching and the sessions inside it follow at once (R-SW-4)."""
+    if status not in PROJECT_STATUSES:
+        raise AuthzError(E_BAD_INPUT, errors={"status": [f"one of {', '.join(PROJECT_STATUSES)}"]})
+
+    def run():
+        p = _locked_project(management_no)
+        if p.status == status:
+            return project_view(p, False)
+        CrossRegionProject.update(status=status).where(CrossRegionProject.id == p.id).execute()
+        p = CrossRegionProject.get_by_id(p.id)
+        _record_project(svc, actor, p, f"status_{status}", False)
+        return project_view(p, True)
+    return _transactional(run)
+
+
+def get_project(management_no: str) -> dict:
+    """A project as on record (for the source's reconciliation)."""
+    p = (CrossRegionProject.get_or_none(CrossRegionProject.management_no == management_no)
+         if isinstance(management_no, str) and MANAGEMENT_NO_RE.fullmatch(management_no) else None)
+    if p is None:
+        raise AuthzError(E_PROJECT_UNKNOWN)
+    return project_view(p, False)
 
 
 # ---- R-BIND-15: the "data sync" button

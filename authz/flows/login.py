@@ -24,6 +24,7 @@ from ..ids import USCC_RE, enterprise_domain, person_domain
 from ..models import Agreement, AgreementAgent, Binding, Enterprise, Person
 from ..models_login import CrossRegionProject
 from ..ports import ports_of
+from ..projects import MAIN_ROLES, is_handler_identity, sees_all
 from ..sessions import Entry, Identity
 from .. import sessions
 from . import base
@@ -66,7 +67,6 @@ MACHINE = base.Machine(base.FlowKind.LOGIN, LoginState, {
 SPECIAL_TYPES = {"inspection": "跨区域报验户", "tax_source": "跨区税源登记纳税人"}
 ACCOUNT_TYPES = {Entry.NONRESIDENT: ("phone", "email", "username")}
 DEFAULT_ACCOUNT_TYPES = ("phone", "document", "username")
-MAIN_ROLES = ("legal_rep", "finance_officer", "tax_officer")  # R-LOGIN-4: who sees every project
 
 
 @dataclass
@@ -250,9 +250,8 @@ def identity_choices(svc, person, entry: Entry, ent: Enterprise | None, special_
         return {"identities": ids, "pending": pending}
     if entry == Entry.SPECIAL:
         held = [bindings[int(s.split(":")[1])] for s in live if int(s.split(":")[1]) in bindings]
-        main = sorted((b for b in held if b.role in MAIN_ROLES and not b.sub_identity),
-                      key=lambda b: MAIN_ROLES.index(b.role))
-        subs = [b for b in held if b.role == "tax_officer" and b.sub_identity]
+        main = sorted((b for b in held if sees_all(b)), key=lambda b: MAIN_ROLES.index(b.role))
+        subs = [b for b in held if is_handler_identity(b)]
         if not main and not subs:
             return {}
         acting = main[0] if main else subs[0]

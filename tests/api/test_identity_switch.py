@@ -127,6 +127,25 @@ def test_R_SW_4_switch_between_cross_region_projects(svc, world, directory, clie
     assert [o["id"] for o in options(client, new)["projects"]] == ["p:KQ2026000001"]
 
 
+def test_R_SW_4_an_ended_project_leaves_the_switcher_at_once(svc, world, client, key):
+    """R-SW-4: a project the core tax system files (integration flow) is a switch target; once it ends it
+    is no longer offered, switching to it is refused, and a session already switched into a project
+    is refused at once when that project ends."""
+    from authz.flows import integration as integ
+    for no in ("KQ2026000001", "KQ2026000002"):
+        integ.file_project(svc, "service:core-tax", management_no=no, uscc=USCC, kind="inspection",
+                           name=f"项目{no[-1]}", region="江西省赣州市")
+    s = login_session(client, "enterprise", "13800000002", "13800000002", uscc=USCC)
+    integ.set_project_status(svc, "service:core-tax", "KQ2026000001", "ended")
+    assert [o["id"] for o in options(client, s)["projects"]] == ["p:KQ2026000002"]
+    r = switch(client, s, "p:KQ2026000001")
+    assert r.status_code == 422 and r.get_json()["code"] == "switch_target_unknown"
+    new = switch(client, s, "p:KQ2026000002").get_json()["session"]
+    assert session_check(client, key, new, "biz.query")["allowed"] is True
+    integ.set_project_status(svc, "service:core-tax", "KQ2026000002", "ended")
+    assert client.get("/api/v1/account/switch", headers=bearer(new)).get_json()["code"] == "identity_revoked"
+
+
 def test_R_SW_6_switch_needs_the_switch_function_and_a_live_session(svc, world, client):
     """R-SW-6 / R-AUTHZ-1: opening the switcher is decided by the enforcer; without a session, 401."""
     assert client.get("/api/v1/account/switch").status_code == 401

@@ -1,5 +1,5 @@
-"""Integration API (R-BIND-1..3, R-AGT-1..2, R-LOGIN-6, R-RN-2, R-BIND-15, R-AUTHZ-3): service keys and
-scopes, validation with stable codes, idempotent resends, audit as service:<name>, and the check API
+"""Integration API (R-BIND-1..3, R-AGT-1..2, R-LOGIN-4, R-SW-4, R-LOGIN-6, R-RN-2, R-BIND-15, R-AUTHZ-3):
+service keys and scopes, validation with stable codes, idempotent resends, audit as service:<name>, and the check API
 following every change at once."""
 import pytest
 
@@ -202,6 +202,99 @@ def test_R_RN_2_and_R_BIND_3_hall_operations_over_rest(http, keys, directory):
     assert rows.count() == 3 and all(row.detail["operator"] == "H-007" for row in rows)
 
 
+PROJECT = "BY360100202600011234"
+
+
+def project_body(**kw):
+    return {"uscc": ENT, "kind": "inspection", "name": "长沙办公楼项目", "region": "湖南省长沙市", "handler": LI, **kw}
+
+
+def _officer_world(http, keys, directory):
+    """The enterprise (ZHANG legal rep) with LI as a confirmed sub-identity tax officer from the core tax system."""
+    h = keys["integration"]
+    http.put(f"{BASE}/enterprises/{ENT}", json=enterprise_body(), headers=h)
+    r = http.post(f"{BASE}/enterprises/{ENT}/tax-officers", json={"officers": [{"person": LI, "sub_identity": True}]},
+                  headers=h)
+    b = r.get_json()["results"][0]
+    directory.transition(Binding.get_by_id(b["binding_id"]), "active")
+    return b["person"]
+
+
+def test_R_AUTHZ_3_project_feed_needs_a_key_with_scope_integration(http, keys):
+    """R-AUTHZ-3 / R-LOGIN-4: the project feed without a key is 401 (before validation), with a key
+    lacking scope `integration` 403; nothing is written either way."""
+    from authz.models_login import CrossRegionProject
+    for method in ("get", "put", "patch"):
+        r = getattr(http, method)(f"{BASE}/projects/{PROJECT}", json={"garbage": True})
+        assert r.status_code == 401 and r.get_json()["code"] == "unauthenticated", method
+        for key in ("check", "hall"):
+            r = getattr(http, method)(f"{BASE}/projects/{PROJECT}", json=project_body(), headers=keys[key])
+            assert r.status_code == 403 and r.get_json()["code"] == "forbidden", (method, key)
+    assert CrossRegionProject.select().count() == 0
+
+
+def test_R_LOGIN_4_project_feed_over_rest_is_idempotent_and_audited(http, keys, directory):
+    """R-LOGIN-4 / R-SW-4: PUT a project naming its handler; the same PUT again answers changed=false and
+    writes nothing; GET returns it; PATCH status ended ends it (a resend of ended changes nothing); every
+    write audited as service:<client name>."""
+    h = keys["integration"]
+    li = _officer_world(http, keys, directory)
+    r = http.put(f"{BASE}/projects/{PROJECT}", json=project_body(), headers=h)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json() == {"management_no": PROJECT, "kind": "inspection", "uscc": ENT, "domain": DOM,
+                            "name": "长沙办公楼项目", "region": "湖南省长沙市", "handler": li, "status": "active",
+                            "changed": True}
+    audited = AuditLog.select().count()
+    again = http.put(f"{BASE}/projects/{PROJECT}", json=project_body(), headers=h)
+    assert again.status_code == 200 and again.get_json()["changed"] is False
+    assert AuditLog.select().count() == audited
+    assert http.get(f"{BASE}/projects/{PROJECT}", headers=h).get_json()["handler"] == li
+    r = http.patch(f"{BASE}/projects/{PROJECT}", json={"status": "ended"}, headers=h)
+    assert r.status_code == 200 and r.get_json()["status"] == "ended" and r.get_json()["changed"]
+    r = http.put(f"{BASE}/projects/{PROJECT}", json=project_body(status="ended"), headers=h)
+    assert r.get_json()["changed"] is False
+    rows = AuditLog.select().where(AuditLog.action == "project.file")
+    assert rows.count() == 2 and {a.actor for a in rows} == {"service:tax-registration"}
+    body = project_body(kind="tax_source")
+    del body["handler"]
+    r = http.put(f"{BASE}/projects/SY360100202600049999", json=body, headers=h)
+    assert r.status_code == 200 and r.get_json()["handler"] is None and r.get_json()["kind"] == "tax_source"
+
+
+def test_R_LOGIN_4_project_feed_validation_has_stable_codes(http, keys, directory):
+    """R-LOGIN-4 / R-LOGIN-12: malformed input -> 422 validation_failed with field errors; unknown
+    enterprise, handler or project -> 404; a handler who is not a tax officer there, or a management
+    number of another kind -> 409; Chinese by default, English on Accept-Language: en."""
+    h = keys["integration"]
+    _officer_world(http, keys, directory)
+    r = http.put(f"{BASE}/projects/{PROJECT}", json=project_body(kind="building", status="paused", name="",
+                                                                 region="x" * 41, handler={"doc_type": "x"}), headers=h)
+    assert r.status_code == 422 and r.get_json()["code"] == "validation_failed"
+    assert set(r.get_json()["errors"]["json"]) == {"kind", "status", "name", "region", "handler"}
+    r = http.put(f"{BASE}/projects/{PROJECT}", json={"uscc": ENT}, headers=h)
+    assert set(r.get_json()["errors"]["json"]) == {"kind", "name", "region"}
+    r = http.put(f"{BASE}/projects/by-2026", json=project_body(), headers=h)
+    assert r.status_code == 422 and "management_no" in r.get_json()["errors"]
+    r = http.put(f"{BASE}/projects/{PROJECT}", json=project_body(uscc="91360100MA35NONE0Z"), headers=h)
+    assert r.status_code == 404 and r.get_json()["code"] == "integ_enterprise_unknown"
+    stranger = {"doc_type": "resident_id", "doc_number": "360102199404041230", "name": "赵六"}
+    r = http.put(f"{BASE}/projects/{PROJECT}", json=project_body(handler=stranger), headers=h)
+    assert r.status_code == 404 and r.get_json()["code"] == "integ_person_unknown"
+    r = http.put(f"{BASE}/projects/{PROJECT}", json=project_body(handler=ZHANG), headers=h)
+    assert r.status_code == 409 and r.get_json()["code"] == "integ_handler_not_officer"
+    assert r.get_json()["message"] == "经办人须为该企业的办税员"
+    assert http.put(f"{BASE}/projects/{PROJECT}", json=project_body(), headers=h).status_code == 200
+    r = http.put(f"{BASE}/projects/{PROJECT}", json=project_body(kind="tax_source"),
+                 headers={**h, "Accept-Language": "en"})
+    assert r.status_code == 409 and r.get_json()["code"] == "integ_project_parties"
+    assert r.get_json()["message"] == "The management number belongs to another enterprise or kind"
+    r = http.get(f"{BASE}/projects/SY0000000000", headers=h)
+    assert r.status_code == 404 and r.get_json()["code"] == "integ_project_unknown"
+    r = http.patch(f"{BASE}/projects/{PROJECT}", json={"status": "paused"}, headers=h)
+    assert r.status_code == 422 and "status" in r.get_json()["errors"]["json"]
+    assert LI["doc_number"] not in r.get_data(as_text=True)
+
+
 def test_R_BIND_15_rest_changes_reach_the_outbox(http, keys, svc):
     """R-BIND-15: each binding change made over REST is in the outbox, ready for drain."""
     http.put(f"{BASE}/enterprises/{ENT}", json=enterprise_body(), headers=keys["integration"])
@@ -212,7 +305,8 @@ def test_R_BIND_15_rest_changes_reach_the_outbox(http, keys, svc):
 
 
 def test_R_AUTHZ_2_integration_endpoints_are_in_the_openapi_document(http):
-    """R-AUTHZ-2: every integration endpoint is documented, secured, with its error answers."""
+    """R-AUTHZ-2: every integration endpoint is documented, secured, with its error answers (R-LOGIN-4:
+    the cross-region project feed too)."""
     spec = http.get("/openapi.json").get_json()
     expected = {
         ("put", "/api/v1/integration/enterprises/{uscc}"), ("put", "/api/v1/integration/enterprises/{uscc}/finance-officer"),
@@ -220,6 +314,9 @@ def test_R_AUTHZ_2_integration_endpoints_are_in_the_openapi_document(http):
         ("get", "/api/v1/integration/agreements/{number}"), ("put", "/api/v1/integration/agreements/{number}"),
         ("patch", "/api/v1/integration/agreements/{number}"),
         ("put", "/api/v1/integration/nonresident-enterprises/{code}"),
+        ("get", "/api/v1/integration/projects/{management_no}"),
+        ("put", "/api/v1/integration/projects/{management_no}"),
+        ("patch", "/api/v1/integration/projects/{management_no}"),
         ("post", "/api/v1/integration/hall/realname-level"), ("post", "/api/v1/integration/hall/bindings"),
         ("post", "/api/v1/integration/hall/bindings/{binding_id}/withdraw"),
         ("post", "/api/v1/integration/hall/bindings/{binding_id}/end")}
@@ -267,4 +364,4 @@ def test_R_AUTHZ_2_integration_api_conforms_to_its_openapi(svc):
 
         run()
         ran.append(op.label)
-    assert len(ran) == 13, ran  # 12 + the certificate filing (api/certificates.py)
+    assert len(ran) == 16, ran  # 15 here (3 of them the cross-region projects) + the certificate filing

@@ -5,7 +5,7 @@ import pytest
 
 from api import create_app
 from tests.login_support import *  # noqa: F401,F403
-from tests.login_support import PASSWORD, USCC, last_code
+from tests.login_support import PASSWORD, USCC, last_code, make_person, rid
 
 
 @pytest.fixture
@@ -118,6 +118,62 @@ def test_R_LOGIN_13_list_and_end_own_sessions(svc, world):
     assert a.delete(f"/api/v1/account/sessions/{other['handle']}").status_code == 200
     assert b.get("/api/v1/account/session").status_code == 401
     assert a.delete("/api/v1/account/sessions/nope").status_code == 404
+
+
+def special_login(client, account, *, special_type="inspection", q=None):
+    """Special-subject login over REST up to the project list: (flow id, the listed project ids)."""
+    r = client.post("/api/v1/auth/login", json={"entry": "special", "special_type": special_type, "uscc": USCC,
+                                                "account": account, "password": PASSWORD, "client": "app"})
+    assert r.status_code == 200, r.get_json()
+    fid = r.get_json()["flow"]
+    assert client.post(f"/api/v1/auth/login/{fid}/factors/sms").status_code == 200
+    r = client.post(f"/api/v1/auth/login/{fid}/factors/sms/verify", json={"code": last_code(account)})
+    assert r.status_code == 200 and r.get_json()["state"] == "choose", r.get_json()
+    if q is not None:
+        r = client.get(f"/api/v1/auth/login/{fid}", query_string={"q": q})
+    return fid, [c["id"] for c in r.get_json()["choices"]]
+
+
+def test_R_LOGIN_4_projects_filed_through_the_integration_api_appear_in_special_login(svc, world, directory, client):
+    """R-LOGIN-4 / R-SW-4 end to end: the core tax system files a sub-identity tax officer and two
+    inspection projects (one naming that officer as handler) through the integration API; the legal rep
+    sees both at special-subject login, the sub-identity officer only the one naming them (also by the
+    last 4 digits), and enters it; PATCH status ended refuses that session at once and a new login lists
+    nothing."""
+    from authz import clients
+    key = {"Authorization": "Bearer " + clients.create("core-tax", scopes="integration")[1]}
+    doc = rid("36010219880808008")
+    make_person(svc, directory, "孙八", doc, uid="p-sub", phones=["13800000008"])
+    sub = {"doc_type": "resident_id", "doc_number": doc, "name": "孙八"}
+    base = "/api/v1/integration"
+    r = client.post(f"{base}/enterprises/{USCC}/tax-officers",
+                    json={"officers": [{"person": sub, "sub_identity": True}]}, headers=key)
+    assert r.status_code == 200, r.get_json()
+    from authz.models import Binding
+    directory.transition(Binding.get_by_id(r.get_json()["results"][0]["binding_id"]), "active")
+    project = {"uscc": USCC, "kind": "inspection", "name": "长沙办公楼项目", "region": "湖南省长沙市"}
+    mine, other = "BY360100202600011234", "BY360100202600025678"
+    assert client.put(f"{base}/projects/{mine}", json={**project, "handler": sub}, headers=key).status_code == 200
+    assert client.put(f"{base}/projects/{other}", json=project, headers=key).status_code == 200
+
+    assert special_login(client, "13800000001")[1] == [mine, other], "legal rep: every project"
+    assert special_login(client, "13800000001", special_type="tax_source")[1] == []
+    fid, listed = special_login(client, "13800000008", q="1234")
+    assert listed == [mine], "sub-identity officer: only the project naming them"
+    refused = client.post(f"/api/v1/auth/login/{fid}/choose", json={"choice": other})
+    assert refused.get_json()["code"] == "choice_invalid"
+    done = client.post(f"/api/v1/auth/login/{fid}/choose", json={"choice": mine}).get_json()
+    assert done["state"] == "done", done
+    bearer = {"Authorization": f"Bearer {done['session']}"}
+    me = client.get("/api/v1/account/session", headers=bearer)
+    assert me.status_code == 200, me.get_json()
+
+    r = client.patch(f"{base}/projects/{mine}", json={"status": "ended"}, headers=key)
+    assert r.status_code == 200 and r.get_json()["status"] == "ended"
+    me = client.get("/api/v1/account/session", headers=bearer)
+    assert me.status_code == 401 and me.get_json()["code"] == "identity_revoked"
+    assert special_login(client, "13800000008")[1] == []
+    assert special_login(client, "13800000001")[1] == [other]
 
 
 def test_openapi_documents_the_login_endpoints(svc, client):

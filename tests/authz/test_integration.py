@@ -487,6 +487,148 @@ def test_R_LOGIN_6_approval_rules(svc, directory):
     assert err.value.code == "integ_not_nonresident"
 
 
+# ---- R-LOGIN-4, R-SW-4 cross-region projects from the core tax system
+
+PROJECT = "BY360100202600011234"
+
+
+def _project_world(svc, directory):
+    """The enterprise with LI as a confirmed sub-identity tax officer and WANG as a main tax officer."""
+    register(svc)
+    out = integ.report_tax_officers(svc, ACTOR, uscc=ENT, reference="CT-P", officers=[
+        {"person": LI, "sub_identity": True}, {"person": WANG}])
+    for r in out["results"]:
+        directory.transition(Binding.get_by_id(r["binding_id"]), "active")
+    return {r["person"]: r["binding_id"] for r in out["results"]}
+
+
+def file(svc, no=PROJECT, **kw):
+    args = dict(management_no=no, uscc=ENT, kind="inspection", name="长沙办公楼项目", region="湖南省长沙市", handler=LI)
+    args.update(kw)
+    return integ.file_project(svc, ACTOR, **args)
+
+
+def special_ids(svc, person_uid, kind="inspection"):
+    from authz.flows import login
+    from authz.sessions import Entry
+    c = login.identity_choices(svc, Person.get(Person.uid == person_uid), Entry.SPECIAL,
+                               Enterprise.get(Enterprise.uscc == ENT), kind)
+    return [p["id"] for p in c.get("projects", [])]
+
+
+def test_R_LOGIN_4_project_filing_is_idempotent_and_audited(svc, directory):
+    """R-LOGIN-4: the core tax system files an inspection project naming its handler; a resend changes
+    nothing (no audit row); a changed field is a change, audited as the source service."""
+    _project_world(svc, directory)
+    out = file(svc)
+    assert out == {"management_no": PROJECT, "kind": "inspection", "uscc": ENT, "domain": DOM, "name": "长沙办公楼项目",
+                   "region": "湖南省长沙市", "handler": uid(LI), "status": "active", "changed": True}
+    before = counts()
+    assert file(svc)["changed"] is False and counts() == before
+    assert integ.get_project(PROJECT) == {**out, "changed": False}
+    moved = file(svc, region="湖南省长沙市岳麓区", handler=None)
+    assert moved["changed"] and moved["handler"] is None and moved["region"] == "湖南省长沙市岳麓区"
+    rows = list(AuditLog.select().where(AuditLog.action == "project.file").order_by(AuditLog.id))
+    assert [(r.target, r.actor, r.domain, r.detail["created"]) for r in rows] == [
+        (f"project:{PROJECT}", ACTOR, DOM, True), (f"project:{PROJECT}", ACTOR, DOM, False)]
+    details = json.dumps([r.detail for r in rows], ensure_ascii=False)
+    assert LI["doc_number"] not in details and "李四" not in details, "audit carries ids, never names or documents"
+
+
+def test_R_LOGIN_4_project_rules(svc, directory):
+    """R-LOGIN-4: strict input (management number alphabet, kind, status, name, region); the enterprise
+    must be on record; the handler must be a person on record (same name) and a tax officer of the
+    enterprise; a management number keeps its enterprise and kind. A refused filing writes nothing."""
+    _project_world(svc, directory)
+    file(svc)
+    integ.register_enterprise(svc, ACTOR, uscc="91360100MA35OTHR3Z", name="另一家公司")
+    cases = [
+        (dict(no="by-2026 1"), "validation_failed", "management_no"),
+        (dict(no="BY1"), "validation_failed", "management_no"),
+        (dict(no="BY360100202600019999\n"), "validation_failed", "management_no"),  # no trailing newline
+        (dict(region="长沙\n"), "validation_failed", "region"),
+        (dict(kind="building"), "validation_failed", "kind"),
+        (dict(status="paused"), "validation_failed", "status"),
+        (dict(name=""), "validation_failed", "name"),
+        (dict(region=" 长沙"), "validation_failed", "region"),
+        (dict(no="BY2", uscc="bad"), "validation_failed", "management_no"),
+        (dict(no="BY3601000002", uscc="91360100MA35NONE0Z"), "integ_enterprise_unknown", None),
+        (dict(no="BY3601000002", uscc="not-a-uscc"), "bad_uscc", None),
+        (dict(no="BY3601000002", handler={**ZHAO}), "integ_person_unknown", "handler"),
+        (dict(no="BY3601000002", handler={**LI, "name": "李四四"}), "identity_mismatch", None),
+        (dict(no="BY3601000002", handler=ZHANG), "integ_handler_not_officer", "handler"),  # legal rep, no officer
+        (dict(kind="tax_source"), "integ_project_parties", None),
+        (dict(uscc="91360100MA35OTHR3Z"), "integ_project_parties", None),
+    ]
+    before = counts()
+    for change, code, field in cases:
+        kw = dict(change)
+        no = kw.pop("no", PROJECT)
+        with pytest.raises(AuthzError) as err:
+            file(svc, no, **kw)
+        assert err.value.code == code, change
+        if field:
+            assert field in err.value.errors, change
+    assert counts() == before
+    assert integ.get_project(PROJECT)["kind"] == "inspection"
+    for bad in ("BY3601000002", "bad number"):
+        with pytest.raises(AuthzError) as err:
+            integ.get_project(bad)
+        assert err.value.code == "integ_project_unknown"
+    with pytest.raises(AuthzError) as err:
+        integ.set_project_status(svc, ACTOR, "BY3601000002", "ended")
+    assert err.value.code == "integ_project_unknown"
+
+
+def test_R_LOGIN_4_handler_sees_only_own_projects_and_main_identities_see_all(svc, directory):
+    """R-LOGIN-4: a sub-identity tax officer lists only the projects naming them as handler; a main tax
+    officer and the legal rep list every project of the kind; a tax-source registration is listed
+    under its own type."""
+    _project_world(svc, directory)
+    file(svc)
+    file(svc, "BY360100202600025678", name="赣州厂房项目", region="江西省赣州市", handler=None)
+    file(svc, "SY360100202600049999", kind="tax_source", name="九江税源登记", region="江西省九江市", handler=LI)
+    both = [PROJECT, "BY360100202600025678"]
+    assert special_ids(svc, uid(LI)) == [PROJECT]
+    assert special_ids(svc, uid(WANG)) == both and special_ids(svc, uid(ZHANG)) == both
+    assert special_ids(svc, uid(LI), "tax_source") == ["SY360100202600049999"]
+
+
+def test_R_SW_4_ending_a_project_takes_effect_at_once(svc, directory):
+    """R-SW-4 / R-AUTHZ-5: ending a project removes it from special-subject login at once and refuses a
+    session already inside it (identity_revoked, as an ended agreement does, R-AGT-2); reopening lists it
+    again. Dropping the handler from a project refuses the handler's session in it, not the others'."""
+    from authz import sessions
+    from authz.sessions import Entry, Identity
+    officers = _project_world(svc, directory)
+    file(svc)
+    li, wang = Person.get(Person.uid == uid(LI)), Person.get(Person.uid == uid(WANG))
+    raw_li, _ = sessions.create(svc, li, Identity(Entry.SPECIAL, DOM, "tax_officer", officers[li.uid], project=PROJECT))
+    raw_wang, _ = sessions.create(svc, wang, Identity(Entry.SPECIAL, DOM, "tax_officer", officers[wang.uid],
+                                                      project=PROJECT))
+    file(svc, handler=None)  # the report no longer names LI
+    assert special_ids(svc, li.uid) == []
+    with pytest.raises(AuthzError) as err:
+        sessions.resolve(svc, raw_li)
+    assert err.value.code == "identity_revoked"
+    assert sessions.resolve(svc, raw_wang).project == PROJECT, "a main identity still sees it"
+    out = integ.set_project_status(svc, ACTOR, PROJECT, "ended")
+    assert out["changed"] and out["status"] == "ended"
+    assert not integ.set_project_status(svc, ACTOR, PROJECT, "ended")["changed"]
+    assert special_ids(svc, wang.uid) == []
+    with pytest.raises(AuthzError) as err:
+        sessions.resolve(svc, raw_wang)
+    assert err.value.code == "identity_revoked"
+    with pytest.raises(AuthzError) as err:  # and no new entry into it
+        sessions.create(svc, wang, Identity(Entry.SPECIAL, DOM, "tax_officer", officers[wang.uid], project=PROJECT))
+    assert err.value.code == "identity_not_held"
+    integ.set_project_status(svc, ACTOR, PROJECT, "active")
+    assert special_ids(svc, wang.uid) == [PROJECT]
+    reasons = [r.detail["reason"] for r in AuditLog.select().where(AuditLog.action == "project.file")
+               .order_by(AuditLog.id)]
+    assert reasons == ["filed", "filed", "status_ended", "status_active"]
+
+
 # ---- R-BIND-15 outbound events
 
 def test_R_BIND_15_every_binding_change_is_published(svc, directory):

@@ -25,6 +25,7 @@ from authz.flows.identity_switch import actor_of
 from authz.flows.stepup import MAX_ID
 
 from .account_enterprise import EntPage, FunctionView, IdentityLabel, SyncResult
+from .schemas import Pattern
 from .session import current_session, session_secured, svc
 
 blp = Blueprint("account-authorisations", __name__, url_prefix="/api/v1/account/person/authorisations",
@@ -49,7 +50,7 @@ def actor() -> Actor:
 
 
 Masked = lambda text: fields.String(allow_none=True, metadata={"description": f"{text} (masked, R-MASK-1)"})  # noqa: E731
-IdentityType = lambda **kw: fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,31}$"), **kw)  # noqa: E731
+IdentityType = lambda **kw: fields.String(validate=Pattern(r"^[a-z][a-z0-9_]{0,31}$"), **kw)  # noqa: E731
 SORTS = sorted(person_bindings.PERSON_SORTS) + sorted("-" + k for k in person_bindings.PERSON_SORTS)
 
 
@@ -85,9 +86,9 @@ class AuthPaging(Schema):
 
 class AuthListQuery(AuthPaging):
     nationwide = fields.Boolean(load_default=False, metadata={"description": "true: every province"})
-    province = fields.String(validate=validate.Regexp(r"^[0-9]{2}$"), metadata={
+    province = fields.String(validate=Pattern(r"^[0-9]{2}$"), metadata={
         "description": "Province code; default the deployment's province (Settings.province), else nationwide"})
-    uscc = fields.String(validate=validate.Regexp(r"^[0-9A-Z]{15,20}$"))
+    uscc = fields.String(validate=Pattern(r"^[0-9A-Z]{15,20}$"))
     taxpayer_name = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Fuzzy"})
     identity_type = IdentityType()
 
@@ -148,7 +149,7 @@ class ConfirmDone(Schema):
 
 
 class Apply(Schema):
-    uscc = fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Z]{15,20}$"))
+    uscc = fields.String(required=True, validate=Pattern(r"^[0-9A-Z]{15,20}$"))
     identity_type = IdentityType(required=True)
 
 

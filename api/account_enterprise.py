@@ -23,6 +23,7 @@ from authz.flows import agency_views, enterprise_info, enterprise_logs, staff
 from authz.flows.identity_switch import actor_of
 from authz.flows.stepup import MAX_ID
 
+from .schemas import Pattern
 from .session import current_session, session_secured, svc
 
 blp = Blueprint("account-enterprise", __name__, url_prefix="/api/v1/account/enterprise",
@@ -42,7 +43,7 @@ def actor() -> Actor:
 
 
 # ---- schemas
-IdentityType = lambda **kw: fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,31}$"), **kw)  # noqa: E731
+IdentityType = lambda **kw: fields.String(validate=Pattern(r"^[a-z][a-z0-9_]{0,31}$"), **kw)  # noqa: E731
 Masked = lambda text: fields.String(allow_none=True, metadata={"description": f"{text} (masked, R-MASK-1)"})  # noqa: E731
 
 
@@ -51,7 +52,7 @@ def _sorts(keys) -> list[str]:
 
 
 def FunctionList(**kw):  # noqa: N802
-    return fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_.:]{0,63}$")),
+    return fields.List(fields.String(validate=Pattern(r"^[a-z][a-z0-9_.:]{0,63}$")),
                        validate=validate.Length(min=1, max=200), **kw)
 
 
@@ -139,7 +140,7 @@ class EntCleared(Schema):
 
 class StaffAdd(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    doc_type = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,31}$"))
+    doc_type = fields.String(required=True, validate=Pattern(r"^[a-z][a-z0-9_]{0,31}$"))
     doc_number = fields.String(required=True, validate=validate.Length(min=5, max=40))
     identity_type = IdentityType(required=True)
     functions = FunctionList(allow_none=True, metadata={"description": "Subset of the type's ceiling; "
@@ -173,7 +174,7 @@ class AssistView(IdentityLabel):
 
 class AssistSet(Schema):
     enabled = fields.Boolean(required=True)
-    functions = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_.:]{0,63}$")),
+    functions = fields.List(fields.String(validate=Pattern(r"^[a-z][a-z0-9_.:]{0,63}$")),
                             allow_none=True, validate=validate.Length(max=200),
                             metadata={"description": "⊆ the member's function set; omitted: all when switching on"})
     version = fields.Integer(validate=validate.Range(min=0, max=MAX_ID))
@@ -297,7 +298,7 @@ class EntLoginLogQuery(EntLogQuery):
 
 
 class EntAuditLogQuery(EntLogQuery):
-    action = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_.]{0,63}$"),
+    action = fields.String(validate=Pattern(r"^[a-z][a-z0-9_.]{0,63}$"),
                            metadata={"description": "An action or an action prefix (staff, ent.reveal)"})
 
 

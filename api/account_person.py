@@ -17,6 +17,7 @@ from authz.flows import (deregistration, documents, own_logs, password_change, p
                          stepup)
 from authz.sessions import Entry
 
+from .schemas import Pattern
 from .session import clear_cookie, require, session_secured, svc
 
 blp = Blueprint("account-person", __name__, url_prefix="/api/v1/account/person",
@@ -42,7 +43,7 @@ def actor(obj: str, act: str) -> Actor:
 
 
 # ---- schemas
-Code = lambda **kw: fields.String(validate=validate.Regexp(r"^[0-9]{6}$"), **kw)  # noqa: E731
+Code = lambda **kw: fields.String(validate=Pattern(r"^[0-9]{6}$"), **kw)  # noqa: E731
 Secret = lambda: fields.String(required=True, validate=validate.Length(min=1, max=128), load_only=True)  # noqa: E731
 Masked = lambda text: fields.String(allow_none=True, metadata={"description": f"{text} (masked, R-MASK-1)"})  # noqa: E731
 
@@ -147,7 +148,7 @@ class ValidityBody(Schema):
 
 
 class UsernameBody(Schema):
-    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z][A-Za-z0-9]{5,19}$"),
+    username = fields.String(required=True, validate=Pattern(r"^[A-Za-z][A-Za-z0-9]{5,19}$"),
                              metadata={"description": "6-20 letters or digits, first a letter (R-USR-1)"})
 
 
@@ -166,7 +167,7 @@ class PhoneFlowStart(Schema):
 
 
 class NewPhoneBody(Schema):
-    phone = fields.String(required=True, validate=validate.Regexp(r"^1[3-9][0-9]{9}$"))
+    phone = fields.String(required=True, validate=Pattern(r"^1[3-9][0-9]{9}$"))
 
 
 class NewPhoneCode(Schema):
@@ -247,13 +248,13 @@ class Paging(Schema):
 class LoginLogQuery(Paging):
     entry = fields.String(validate=validate.OneOf([e.value for e in Entry]),
                           metadata={"description": "Login type: enterprise, personal, agent, special, nonresident"})
-    identity_type = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,31}$"))
+    identity_type = fields.String(validate=Pattern(r"^[a-z][a-z0-9_]{0,31}$"))
     taxpayer_name = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Fuzzy"})
-    uscc = fields.String(validate=validate.Regexp(r"^[0-9A-Z]{15,20}$"))
+    uscc = fields.String(validate=Pattern(r"^[0-9A-Z]{15,20}$"))
 
 
 class AuditLogQuery(Paging):
-    action = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_.]{0,63}$"),
+    action = fields.String(validate=Pattern(r"^[a-z][a-z0-9_.]{0,63}$"),
                            metadata={"description": "An action or an action prefix (person.phone)"})
 
 

@@ -16,6 +16,7 @@ from authz.flows import login, qr_login
 from authz.ports import ports_of
 from authz.ports.apps import APPS
 
+from .schemas import Pattern
 from .session import clear_cookie, client_ip, current_session, session_secured, set_cookie, svc
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
@@ -36,10 +37,10 @@ class LoginRequest(Schema):
                             metadata={"description": "ID number, phone or username (non-resident: email, phone "
                                                      "or username)", "example": "13800000001"})
     password = fields.String(required=True, validate=validate.Length(min=1, max=128), load_only=True)
-    uscc = fields.String(validate=validate.Regexp(r"^[0-9A-Z]{15,20}$"),
+    uscc = fields.String(validate=Pattern(r"^[0-9A-Z]{15,20}$"),
                          metadata={"description": "Enterprise, agency or special-subject USCC"})
     special_type = fields.String(validate=validate.OneOf(list(login.SPECIAL_TYPES)))
-    nonresident_code = fields.String(validate=validate.Regexp(r"^[0-9A-Z]{15,20}$"))
+    nonresident_code = fields.String(validate=Pattern(r"^[0-9A-Z]{15,20}$"))
     human_token = fields.String(validate=validate.Length(max=400),
                                 metadata={"description": "Proof of the slider check (R-LOGIN-14); unused when off"})
     client = fields.String(load_default="browser", validate=validate.OneOf(["browser", "app"]),
@@ -88,7 +89,7 @@ class FactorStarted(Schema):
 
 
 class CodeRequest(Schema):
-    code = fields.String(validate=validate.Regexp(r"^[0-9]{6}$"), metadata={"description": "The SMS code"})
+    code = fields.String(validate=Pattern(r"^[0-9]{6}$"), metadata={"description": "The SMS code"})
 
 
 class NewPasswordRequest(Schema):

@@ -14,7 +14,8 @@ from authz.flows.identity_switch import actor_of
 from authz.ids import USCC_RE
 from authz.models_cert import KINDS, STATUSES
 
-from .auth import FLOW_ID, ChoiceRequest, Choice, IdentityView
+from .auth import FLOW_ID, Choice, ChoiceRequest, IdentityView
+from .schemas import Pattern
 from .security import authenticate_service
 from .session import client_ip, current_session, issue_session, session_secured, svc
 
@@ -36,7 +37,7 @@ BLUEPRINTS = (filing_blp, login_blp, account_blp)
 
 # ---- schemas
 class CertificateFiling(Schema):
-    uscc = fields.String(required=True, validate=validate.Regexp(USCC_RE.pattern),
+    uscc = fields.String(required=True, validate=Pattern(USCC_RE.pattern),
                          metadata={"description": "The enterprise holding the certificate"})
     kind = fields.String(required=True, validate=validate.OneOf(KINDS),
                          metadata={"description": "sm (国密; ECDSA P-256 stands in for SM2) or rsa (non-SM)"})
@@ -56,7 +57,7 @@ class FilingResult(Schema):
 
 
 class CertLoginRequest(Schema):
-    serial = fields.String(required=True, validate=validate.Regexp(SERIAL_PATTERN))
+    serial = fields.String(required=True, validate=Pattern(SERIAL_PATTERN))
     certificate_password = fields.String(required=True, validate=validate.Length(min=1, max=128), load_only=True)
     account = fields.String(required=True, validate=validate.Length(min=1, max=254),
                             metadata={"description": "ID number, phone or username of the person logging in"})

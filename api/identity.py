@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from authz.accounts import DOC_TYPES
 from authz.flows import hall, password_reset, phone_recovery, registration
 
+from .schemas import Pattern
 from .security import authenticate_service, service_secured
 from .session import svc
 
@@ -30,8 +31,8 @@ FACTOR = {"in": "path", "name": "factor", "required": True, "schema": {"type": "
 DocType = lambda: fields.String(required=True, validate=validate.OneOf(sorted(DOC_TYPES)),  # noqa: E731
                                 metadata={"description": "One of the eleven document types (R-REG-2)"})
 DocNumber = lambda: fields.String(required=True, validate=validate.Length(min=5, max=40))  # noqa: E731
-Phone = lambda **kw: fields.String(validate=validate.Regexp(r"^1[3-9][0-9]{9}$"), **kw)  # noqa: E731
-Code = lambda **kw: fields.String(validate=validate.Regexp(r"^[0-9]{6}$"), **kw)  # noqa: E731
+Phone = lambda **kw: fields.String(validate=Pattern(r"^1[3-9][0-9]{9}$"), **kw)  # noqa: E731
+Code = lambda **kw: fields.String(validate=Pattern(r"^[0-9]{6}$"), **kw)  # noqa: E731
 Secret = lambda: fields.String(required=True, validate=validate.Length(min=1, max=128), load_only=True)  # noqa: E731
 
 
@@ -55,9 +56,9 @@ class RegBasic(Schema):
     confirm_password = Secret()
     phone = Phone(required=True)
     code = Code(required=True)
-    username = fields.String(validate=validate.Regexp(r"^[A-Za-z][A-Za-z0-9]{5,19}$"),
+    username = fields.String(validate=Pattern(r"^[A-Za-z][A-Za-z0-9]{5,19}$"),
                              metadata={"description": "Optional (R-USR-1)"})
-    registration_code = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9]{6}$"),
+    registration_code = fields.String(validate=Pattern(r"^[A-Za-z0-9]{6}$"),
                                       metadata={"description": "Hall registration code (R-REG-7), instead of a face scan"})
 
 

@@ -14,6 +14,7 @@ from authz.directory import ENTERPRISE_KINDS
 from authz.flows import integration as flow
 from authz.ids import TOKEN_RE, USCC_RE
 
+from .schemas import Pattern
 from .security import authenticate_service
 
 blp = Blueprint("integration", __name__, url_prefix="/api/v1/integration",
@@ -56,15 +57,15 @@ def _errors(*codes):
 # ---- schemas
 
 Uscc = lambda desc="Unified social credit code", **kw: fields.String(
-    validate=validate.Regexp(USCC_RE.pattern), metadata={"description": desc, "example": "91360100MA35ABCD1X"}, **kw)
+    validate=Pattern(USCC_RE.pattern), metadata={"description": desc, "example": "91360100MA35ABCD1X"}, **kw)
 Functions = lambda **kw: fields.List(
-    fields.String(validate=validate.Regexp(TOKEN_RE.pattern)), validate=validate.Length(min=1, max=50),
+    fields.String(validate=Pattern(TOKEN_RE.pattern)), validate=validate.Length(min=1, max=50),
     metadata={"description": "Business functions (biz.*) within the identity type's ceiling", "example": ["biz.query"]},
     **kw)
-Operator = lambda: fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Za-z_\-]{1,32}$"),
+Operator = lambda: fields.String(required=True, validate=Pattern(r"^[0-9A-Za-z_\-]{1,32}$"),
                                  metadata={"description": "Hall staff member's work id (recorded in the audit log)",
                                            "example": "HALL-3601-007"})
-SourceRef = lambda desc: fields.String(load_default="", validate=validate.Regexp(flow.SOURCE_REF_PATTERN),
+SourceRef = lambda desc: fields.String(load_default="", validate=Pattern(flow.SOURCE_REF_PATTERN),
                                        metadata={"description": desc})
 
 
@@ -72,20 +73,20 @@ class IntegPersonRef(Schema):
     """A person as the sources name them."""
     doc_type = fields.String(required=True, validate=validate.OneOf(flow.DOC_TYPES),
                              metadata={"example": "resident_id"})
-    doc_number = fields.String(required=True, validate=validate.Regexp(flow.DOC_NUMBER_PATTERN),
+    doc_number = fields.String(required=True, validate=Pattern(flow.DOC_NUMBER_PATTERN),
                                metadata={"example": "360102199001011234"})
-    name = fields.String(required=True, validate=[validate.Length(min=1, max=100), validate.Regexp(flow.NAME_PATTERN)],
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=100), Pattern(flow.NAME_PATTERN)],
                          metadata={"example": "张三"})
 
 
 class IntegEnterpriseRequest(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(load_default="ordinary", validate=validate.OneOf(ENTERPRISE_KINDS))
-    province = fields.String(load_default="", validate=validate.Regexp(r"^([0-9]{2,6})?$"),
+    province = fields.String(load_default="", validate=Pattern(r"^([0-9]{2,6})?$"),
                              metadata={"description": "Administrative division code, e.g. 36"})
     tax_authority = fields.String(load_default="", validate=validate.Length(max=200),
                                   metadata={"description": "Competent tax authority"})
-    nonresident_code = fields.String(validate=validate.Regexp(USCC_RE.pattern),
+    nonresident_code = fields.String(validate=Pattern(USCC_RE.pattern),
                                      metadata={"description": "Non-resident enterprise identity code (kind nonresident)"})
     legal_representative = fields.Nested(IntegPersonRef, metadata={"description": "Becomes the one active legal rep"})
 
@@ -184,7 +185,7 @@ class IntegAgreementView(Schema):
 class IntegNonresidentRequest(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     uscc = Uscc("Taxpayer id, when one was assigned; default: the identity code")
-    province = fields.String(load_default="", validate=validate.Regexp(r"^([0-9]{2,6})?$"))
+    province = fields.String(load_default="", validate=Pattern(r"^([0-9]{2,6})?$"))
     tax_authority = fields.String(load_default="", validate=validate.Length(max=200))
     person = fields.Nested(IntegPersonRef, required=True, metadata={"description": "The registered person who filed"})
     filing_ref = SourceRef("Id of the approved filing")
@@ -221,10 +222,10 @@ class IntegProjectRequest(Schema):
     uscc = Uscc(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(flow.PROJECT_KINDS),
                          metadata={"description": "inspection: 跨区域报验 project; tax_source: 跨区税源登记"})
-    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), validate.Regexp(flow.NAME_PATTERN)],
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), Pattern(flow.NAME_PATTERN)],
                          metadata={"description": "Project or registration name", "example": "长沙市岳麓区办公楼建设项目"})
     region = fields.String(required=True, validate=[validate.Length(min=1, max=flow.REGION_MAX),
-                                                    validate.Regexp(flow.NAME_PATTERN)],
+                                                    Pattern(flow.NAME_PATTERN)],
                            metadata={"description": "Where the project is (经营地)", "example": "湖南省长沙市岳麓区"})
     handler = fields.Nested(IntegPersonRef,
                             metadata={"description": "The handler (经办人) named in the report: a tax officer of the "

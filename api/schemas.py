@@ -9,6 +9,17 @@ from authz.ids import DOMAIN_RE, PERSON_UID_RE, TOKEN_RE
 _PLAIN = {fields.String: str, fields.Boolean: bool, fields.Integer: int}
 
 
+class Pattern(validate.Regexp):
+    """`validate.Regexp` that must match the whole value. Python's `$` also matches before a trailing
+    newline, so `^p-[a-z0-9-]+$` let "p-demo\n" through; the OpenAPI document shows the same pattern, whose
+    `$` (ECMA-262, no multiline flag) already means the very end."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 class FlatSchema(Schema):
     """A schema of plain String/Boolean/Integer fields that loads and dumps the common case without
     marshmallow's per-field machinery: the check endpoints' schemas, where that machinery costs more than
@@ -66,12 +77,12 @@ class FlatSchema(Schema):
                 return out
         return super().dump(obj, many=many)
 
-Subject = lambda **kw: fields.String(required=True, validate=validate.Regexp(PERSON_UID_RE.pattern),
+Subject = lambda **kw: fields.String(required=True, validate=Pattern(PERSON_UID_RE.pattern),
                                      metadata={"description": "Person id (p-...)", "example": "p-demo-legal"}, **kw)
-Domain = lambda **kw: fields.String(required=True, validate=validate.Regexp(DOMAIN_RE.pattern),
+Domain = lambda **kw: fields.String(required=True, validate=Pattern(DOMAIN_RE.pattern),
                                     metadata={"description": "ent:<USCC> or person:<person id>",
                                               "example": "ent:91360100MA35DEMO1A"}, **kw)
-Token = lambda desc, ex, **kw: fields.String(required=True, validate=validate.Regexp(TOKEN_RE.pattern),
+Token = lambda desc, ex, **kw: fields.String(required=True, validate=Pattern(TOKEN_RE.pattern),
                                              metadata={"description": desc, "example": ex}, **kw)
 
 
@@ -89,7 +100,7 @@ class CheckRequest(FlatSchema):
     domain = Domain()
     object = Token("Function (ac.* or biz.*)", "biz.invoice_use")
     action = Token("Action on the function", "use")
-    identity_type = fields.String(validate=validate.Regexp(TOKEN_RE.pattern),
+    identity_type = fields.String(validate=Pattern(TOKEN_RE.pattern),
                                   metadata={"description": "Decide only as this identity type (optional)"})
 
 
@@ -114,7 +125,7 @@ class BatchResponse(Schema):
 class FunctionsQuery(Schema):
     subject = Subject()
     domain = Domain()
-    identity_type = fields.String(validate=validate.Regexp(TOKEN_RE.pattern))
+    identity_type = fields.String(validate=Pattern(TOKEN_RE.pattern))
 
 
 class FunctionItem(Schema):

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from authz.flows import identity_switch
 
+from .schemas import Pattern
 from .session import current_session, issue_session, session_secured, svc
 
 blp = Blueprint("identity-switch", __name__, url_prefix="/api/v1/account/switch",
@@ -46,7 +47,7 @@ class Options(Schema):
 
 
 class SwitchRequest(Schema):
-    target = fields.String(required=True, validate=validate.Regexp(r"^(self|b[0-9]{1,12}|a:[A-Za-z0-9_\-]{1,64}"
+    target = fields.String(required=True, validate=Pattern(r"^(self|b[0-9]{1,12}|a:[A-Za-z0-9_\-]{1,64}"
                                                                     r"|p:[A-Za-z0-9_\-]{1,40})$"))
 
 

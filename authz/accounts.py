@@ -46,7 +46,7 @@ def id_check_char(first17: str) -> str:
 
 def document_valid(doc_type: str, number: str) -> bool:
     t = DOC_TYPES.get(doc_type)
-    if t is None or not re.match(t.pattern, number or ""):
+    if t is None or not re.fullmatch(t.pattern, number or ""):
         return False
     if doc_type in ("resident_id", "tw_residence", "hkmo_residence"):
         return id_check_char(number[:17]) == number[17]
@@ -93,7 +93,7 @@ def can_log_in(person: Person | None) -> bool:
 def find_account(account: str, *, allow: tuple[str, ...] = ("phone", "document", "username")) -> tuple[Person | None, str]:
     """(person or None, account type) for what was typed at login (R-LOGIN-1, R-LOGIN-6)."""
     account = (account or "").strip()
-    if "phone" in allow and PHONE_RE.match(account):
+    if "phone" in allow and PHONE_RE.fullmatch(account):
         ph = Phone.get_or_none(Phone.number == account)
         return (ph.person if ph else None), "phone"
     if "email" in allow and "@" in account:

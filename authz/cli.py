@@ -455,7 +455,7 @@ def policy_reload(env: Env, file: str | None, url: str | None, key: str | None) 
 
 def _check_arg(regex, what: str):
     def cb(ctx, param, value):
-        if value is not None and not regex.match(value):
+        if value is not None and not regex.fullmatch(value):
             raise click.BadParameter(f"{value!r} is not {what}")
         return value
     return cb

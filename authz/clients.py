@@ -41,7 +41,7 @@ def _digest(secret: str) -> str:
 
 def create(name: str, scopes: str = "check") -> tuple[ServiceClient, str]:
     """Register a client; returns the row and the one-time visible key."""
-    if not NAME_RE.match(name or ""):
+    if not NAME_RE.fullmatch(name or ""):
         raise AuthzError("validation_failed", errors={"name": ["lower-case letters, digits, _ or -, 2-64 long"]})
     if ServiceClient.get_or_none(ServiceClient.name == name):
         raise AuthzError("client_exists")
@@ -117,7 +117,7 @@ KEYS = KeyCache()
 
 def authenticate(key: str | None) -> Caller:
     """The active client owning `key`, or raise unauthenticated (same work whether or not the id exists)."""
-    m = KEY_RE.match(key or "")
+    m = KEY_RE.fullmatch(key or "")
     caller = KEYS.get(m.group(1)) if m else None
     expected = caller.key_hash if caller else _DUMMY
     given = _digest(m.group(2)) if m else _digest("")

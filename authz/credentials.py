@@ -64,7 +64,7 @@ def check_policy(password: str, settings: Settings, confirm: str | None = None) 
 
 def check_username(name: str) -> str:
     """R-USR-1: 6-20 letters or digits, first a letter (case-sensitive). Uniqueness is the caller's."""
-    if not isinstance(name, str) or not USERNAME_RE.match(name):
+    if not isinstance(name, str) or not USERNAME_RE.fullmatch(name):
         raise AuthzError(E_USERNAME)
     return name
 

@@ -54,7 +54,7 @@ class Directory:
     def upsert_enterprise(self, uscc: str, name: str, kind: str = "ordinary", province: str = "",
                           tax_authority: str = "", nonresident_code: str | None = ...) -> Enterprise:
         """Create or update an enterprise from registration data (an omitted nonresident_code is kept)."""
-        if not USCC_RE.match(uscc or ""):
+        if not USCC_RE.fullmatch(uscc or ""):
             raise AuthzError(E_USCC)
         if kind not in ENTERPRISE_KINDS:
             raise AuthzError(E_ENT_KIND)

@@ -38,18 +38,18 @@ def person_domain(uid: str) -> str:
 
 
 def is_token(value: str) -> bool:
-    return bool(TOKEN_RE.match(value or ""))
+    return bool(TOKEN_RE.fullmatch(value or ""))
 
 
 def check_subject(value: str) -> str:
     """A person uid, or raise invalid_identifier."""
-    if not isinstance(value, str) or not PERSON_UID_RE.match(value):
+    if not isinstance(value, str) or not PERSON_UID_RE.fullmatch(value):
         raise AuthzError("invalid_identifier", errors={"subject": ["not a person id (p-...)"]})
     return value
 
 
 def check_domain(value: str) -> str:
     """A domain id (ent:<USCC> or person:<uid>), or raise invalid_identifier."""
-    if not isinstance(value, str) or not DOMAIN_RE.match(value):
+    if not isinstance(value, str) or not DOMAIN_RE.fullmatch(value):
         raise AuthzError("invalid_identifier", errors={"domain": ["not a domain id (ent:<USCC> or person:<uid>)"]})
     return value

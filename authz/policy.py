@@ -187,7 +187,7 @@ def parse(text: str) -> PolicyIndex:
             continue
         if kind == "role":
             _, name, zh, en = cells
-            if not TOKEN_RE.match(name) or ":" in name:
+            if not TOKEN_RE.fullmatch(name) or ":" in name:
                 err(line, "bad_identifier", f"identity type {name!r} must match [a-z][a-z0-9_.-]*")
             elif name in roles:
                 err(line, "duplicate", f"identity type {name!r} already declared on line {roles[name].line}")
@@ -196,11 +196,11 @@ def parse(text: str) -> PolicyIndex:
         elif kind == "fn":
             _, obj, acts, group, zh, en = cells
             actions = tuple(a.strip() for a in acts.split("|"))
-            if not TOKEN_RE.match(obj) or not obj.startswith((BIZ_PREFIX, AC_PREFIX)):
+            if not TOKEN_RE.fullmatch(obj) or not obj.startswith((BIZ_PREFIX, AC_PREFIX)):
                 err(line, "bad_identifier", f"function {obj!r} must start with biz. or ac. and use [a-z0-9_.:-]")
             elif obj in functions:
                 err(line, "duplicate", f"function {obj!r} already declared on line {functions[obj].line}")
-            elif not all(ACTION_RE.match(a) for a in actions):
+            elif not all(ACTION_RE.fullmatch(a) for a in actions):
                 err(line, "bad_identifier", f"actions {acts!r} must be words separated by |")
             elif obj.startswith(BIZ_PREFIX) and actions != ("use",):
                 err(line, "bad_action", f"business function {obj!r} has the single action 'use'")
@@ -211,7 +211,7 @@ def parse(text: str) -> PolicyIndex:
         elif kind == "g2":
             _, child, parent = cells
             for v in (child, parent):
-                if not v.startswith("kind:") or not TOKEN_RE.match(v):
+                if not v.startswith("kind:") or not TOKEN_RE.fullmatch(v):
                     err(line, "bad_identifier", f"{v!r} is not a kind (kind:<word>)")
                     break
             else:
@@ -232,19 +232,19 @@ def parse(text: str) -> PolicyIndex:
     for line, (role, dom, obj, act) in pending_p:
         used_roles.add(role)
         used_functions.add(obj)
-        if role not in roles and TOKEN_RE.match(role):
+        if role not in roles and TOKEN_RE.fullmatch(role):
             unknown_roles.setdefault(role, []).append(line)
-        if obj not in functions and TOKEN_RE.match(obj):
+        if obj not in functions and TOKEN_RE.fullmatch(obj):
             unknown_functions.setdefault(obj, []).append(line)
     for line, (role, dom, obj, act) in pending_p:
-        bad = [v for v in (role, obj, act) if not TOKEN_RE.match(v)]
+        bad = [v for v in (role, obj, act) if not TOKEN_RE.fullmatch(v)]
         if bad:
             err(line, "bad_identifier", f"forbidden characters in {bad[0]!r} (allowed: a-z 0-9 _ . - and one ':')")
             continue
         if role not in roles:
             err(line, "unknown_role", f"unknown identity type {role!r}" + _suggest(role, role_lines))
             continue
-        if dom != "*" and not dom.startswith("kind:") and not DOMAIN_RE.match(dom):
+        if dom != "*" and not dom.startswith("kind:") and not DOMAIN_RE.fullmatch(dom):
             err(line, "bad_domain", f"domain {dom!r} must be *, kind:<word>, ent:<USCC> or person:<uid>")
             continue
         if dom.startswith("kind:") and dom not in kind_lines:

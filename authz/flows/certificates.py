@@ -104,7 +104,7 @@ def state_of(svc, cert: TaxCertificate) -> str:
 def file(svc, *, by: str, serial: str, uscc: str, kind: str, subject: str, public_key: str,
          valid_from: dt.date, valid_to: dt.date, password: str, status: str = "active") -> dict:
     """Create or update a certificate from the certificate authority's data (idempotent on resend)."""
-    if not SERIAL_RE.match(serial or ""):
+    if not SERIAL_RE.fullmatch(serial or ""):
         raise AuthzError("validation_failed", errors={"serial": [SERIAL_RE.pattern]})
     if kind not in KINDS or status not in STATUSES:
         raise AuthzError("validation_failed", errors={"kind": list(KINDS), "status": list(STATUSES)})

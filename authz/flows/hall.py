@@ -54,7 +54,7 @@ def collect(svc, *, operator: str, name: str, doc_type: str, doc_number: str, ph
     """Offline real-name collection at a hall: the person (created if new) is marked collected, with the
     phone given at the counter (R-REG-3 compares it at registration)."""
     number = check_document(doc_type, doc_number)
-    if not accounts.PHONE_RE.match(phone or ""):
+    if not accounts.PHONE_RE.fullmatch(phone or ""):
         raise AuthzError("validation_failed", errors={"phone": ["a mainland mobile number"]})
     with database.atomic():
         person = _person_for(svc, name, doc_type, number)

@@ -101,7 +101,7 @@ class PersonRef:
         if isinstance(value, PersonRef):
             value = value.__dict__
         name = str(value.get("name", ""))
-        if not 1 <= len(name) <= 100 or not re.match(NAME_PATTERN, name):
+        if not 1 <= len(name) <= 100 or not re.fullmatch(NAME_PATTERN, name):
             raise AuthzError(E_BAD_INPUT, errors={"name": ["1-100 characters, no control characters or "
                                                            "surrounding spaces"]})
         doc_type = str(value.get("doc_type", ""))
@@ -202,7 +202,7 @@ def _lock_enterprise(uscc: str) -> Enterprise | None:
 
 
 def _require_enterprise(uscc: str) -> Enterprise:
-    if not USCC_RE.match(uscc or ""):
+    if not USCC_RE.fullmatch(uscc or ""):
         raise AuthzError("bad_uscc")
     ent = _lock_enterprise(uscc)
     if ent is None:
@@ -544,7 +544,7 @@ def file_agreement(svc, actor, *, number: str, agency_uscc: str, client_uscc: st
     """Create or replace an agency agreement (R-AGT-1). Agents must be filed staff of the agency; the
     agreement number stays with its agency and client. The agents' answers in the client change at
     once (R-AGT-2)."""
-    if not re.match(AGREEMENT_NUMBER_PATTERN, number or ""):
+    if not re.fullmatch(AGREEMENT_NUMBER_PATTERN, number or ""):
         raise AuthzError(E_BAD_INPUT, errors={"number": ["letters, digits, _ or -, up to 64"]})
     if status not in AGREEMENT_STATUSES:
         raise AuthzError(E_BAD_INPUT, errors={"status": [f"one of {', '.join(AGREEMENT_STATUSES)}"]})
@@ -622,7 +622,7 @@ def approve_nonresident(svc, actor, *, nonresident_code: str, name: str, person:
     the enterprise (kind nonresident, its identity code; USCC = the given taxpayer id, else the code)
     exists with that person as its legal representative (active), so non-resident login works."""
     ref = PersonRef.of(person)
-    if not USCC_RE.match(nonresident_code or ""):
+    if not USCC_RE.fullmatch(nonresident_code or ""):
         raise AuthzError(E_BAD_INPUT, errors={"nonresident_code": ["15-20 upper-case letters or digits"]})
 
     def run():

@@ -96,7 +96,7 @@ def start(svc, *, entry: str, account: str, password: str, uscc: str | None = No
     ports.human.verify(human_token, now)  # R-LOGIN-14: before anything about the account is said
     ctx = {"entry": entry.value, "client": client, "ip": ip}
     if entry in (Entry.ENTERPRISE, Entry.AGENT, Entry.SPECIAL):
-        if not uscc or not USCC_RE.match(uscc):
+        if not uscc or not USCC_RE.fullmatch(uscc):
             raise AuthzError(E_ENTRY_FIELDS, errors={"uscc": ["required for this entry"]})
         ctx["uscc"] = uscc
     if entry == Entry.SPECIAL:
@@ -104,7 +104,7 @@ def start(svc, *, entry: str, account: str, password: str, uscc: str | None = No
             raise AuthzError(E_ENTRY_FIELDS, errors={"special_type": list(SPECIAL_TYPES)})
         ctx["special_type"] = special_type
     if entry == Entry.NONRESIDENT:
-        if not nonresident_code or not USCC_RE.match(nonresident_code):
+        if not nonresident_code or not USCC_RE.fullmatch(nonresident_code):
             raise AuthzError(E_ENTRY_FIELDS, errors={"nonresident_code": ["required for this entry"]})
         ctx["nonresident_code"] = nonresident_code
     person, account_type = accounts.find_account(account, allow=ACCOUNT_TYPES.get(entry, DEFAULT_ACCOUNT_TYPES))

@@ -79,7 +79,7 @@ def login_logs(svc, actor: Actor, *, entry: str | None = None, since: dt.date | 
             raise AuthzError(E_LOG_FILTER, field="identity_type")
         q = q.where(LoginLog.identity == identity_type)
     if uscc:
-        if not USCC_RE.match(uscc):
+        if not USCC_RE.fullmatch(uscc):
             raise AuthzError(E_LOG_FILTER, field="uscc")
         q = q.where(LoginLog.uscc == uscc)
     if taxpayer_name:
@@ -110,7 +110,7 @@ def audit_logs(svc, actor: Actor, *, action: str | None = None, since: dt.date |
     mine = (AuditLog.actor == person.uid) | (AuditLog.target << [person.uid, f"person:{person.uid}"])
     q = AuditLog.select().where(mine & (AuditLog.at >= start) & (AuditLog.at < end))
     if action:
-        if not ACTION_RE.match(action):
+        if not ACTION_RE.fullmatch(action):
             raise AuthzError(E_LOG_FILTER, field="action")
         q = q.where((AuditLog.action == action) | AuditLog.action.startswith(action + "."))
     total = q.count()
@@ -134,9 +134,9 @@ def _safe(value):
     if isinstance(value, list):
         return [_safe(v) for v in value]
     if isinstance(value, str):
-        if _PHONE.match(value):
+        if _PHONE.fullmatch(value):
             return mask_phone(value)
-        if _LONG_CODE.match(value):
+        if _LONG_CODE.fullmatch(value):
             return mask_uscc(value)
         return _masked_domain(value)
     return value

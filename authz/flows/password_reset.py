@@ -56,7 +56,7 @@ def begin_factor(svc, flow_id: str, factor_name: str, phone: str | None = None) 
     f = get_factor(factor_name)
     person = Person.get_by_id(flow.person_id) if flow.person_id else None
     if f.name == "sms":
-        if not accounts.PHONE_RE.match(phone or ""):
+        if not accounts.PHONE_RE.fullmatch(phone or ""):
             raise AuthzError("phone_invalid")
         if person is None or phone not in accounts.phones_of(person):
             if svc.settings.generic_login_errors:  # same answer whether or not the account or phone exists

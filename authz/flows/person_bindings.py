@@ -117,7 +117,7 @@ def _filtered(svc, me: Person, states, *, nationwide, province, uscc, taxpayer_n
                 raise AuthzError(E_FILTER, field="province")
             q = q.where(Enterprise.province == prov)
     if uscc not in (None, ""):
-        if not isinstance(uscc, str) or not USCC_RE.match(uscc.strip().upper()):
+        if not isinstance(uscc, str) or not USCC_RE.fullmatch(uscc.strip().upper()):
             raise AuthzError(E_FILTER, field="uscc")
         q = q.where(Enterprise.uscc == uscc.strip().upper())
     if taxpayer_name not in (None, ""):
@@ -197,7 +197,7 @@ def apply(svc, actor: Actor, *, uscc: str, identity_type: str) -> dict:
     role = known_identity_type(svc, identity_type)
     require(svc, actor, binding_function(role), "apply")
     code = uscc.strip().upper() if isinstance(uscc, str) else ""
-    if not USCC_RE.match(code):
+    if not USCC_RE.fullmatch(code):
         raise AuthzError(E_USCC)
     ent = Enterprise.get_or_none(Enterprise.uscc == code)
     if ent is None:

@@ -202,7 +202,7 @@ def update(svc, actor: Actor, *, email: str | None = None, name: str | None = No
     changes: dict = {}
     if email is not None:
         email = email.strip().lower()
-        if email and not accounts.EMAIL_RE.match(email):
+        if email and not accounts.EMAIL_RE.fullmatch(email):
             raise AuthzError(E_EMAIL)
         if email and Person.select().where((Person.email == email) & (Person.id != person.id)).exists():
             raise AuthzError(E_EMAIL_TAKEN)

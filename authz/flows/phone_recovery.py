@@ -36,7 +36,7 @@ def start(svc, *, doc_type: str, doc_number: str, password: str, new_phone: str,
     now = svc.clock.time()
     ports.human.verify(human_token, now)
     number = hall.check_document(doc_type, doc_number)
-    if not accounts.PHONE_RE.match(new_phone or ""):
+    if not accounts.PHONE_RE.fullmatch(new_phone or ""):
         raise AuthzError("phone_invalid")
     person = accounts.person_by_document(doc_type, number)
     if not accounts.can_log_in(person):

@@ -183,7 +183,7 @@ def send_new_code(svc, actor: Actor, op: str, flow_id: str, phone: str) -> dict:
     if machine is not CHANGE:
         raise AuthzError(base.E_FLOW_STATE)
     base.require(CHANGE, flow, C.NEW_PHONE)
-    if not accounts.PHONE_RE.match(phone or ""):
+    if not accounts.PHONE_RE.fullmatch(phone or ""):
         raise AuthzError(E_PHONE_INVALID)
     if Phone.select().where((Phone.person == person) & (Phone.number == phone)).exists():
         raise AuthzError(E_ALREADY_MINE)

@@ -86,7 +86,7 @@ def send_code(svc, flow_id: str, phone: str) -> dict:
     """SMS code to the phone being registered (R-SMS-1 quota applies)."""
     flow = base.load(svc, MACHINE, flow_id)
     base.require(MACHINE, flow, S.BASIC_INFO)
-    if not accounts.PHONE_RE.match(phone or ""):
+    if not accounts.PHONE_RE.fullmatch(phone or ""):
         raise AuthzError(E_PHONE)
     flow = base.update_context(svc, flow, phone=phone)
     codes.issue(svc, codes.Purpose.REGISTER, flow.id_hash, phone)

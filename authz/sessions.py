@@ -125,8 +125,8 @@ def resolve(svc, raw: str | None, *, touch: bool = True) -> LoginSession:
     row = LoginSession.get_or_none(LoginSession.id_hash == digest(raw))
     if row is None:
         raise AuthzError("session_required")
-    if row.ended_at is not None:
-        raise AuthzError("session_expired")
+    if row.ended_at is not None:  # keep telling why: a revoked identity stays "revoked", not "expired"
+        raise AuthzError(E_REVOKED if row.end_reason == EndReason.IDENTITY_REVOKED.value else "session_expired")
     now = svc.clock.time()
     st = svc.settings
     if now - row.last_seen_at >= st.session_idle_minutes * 60:

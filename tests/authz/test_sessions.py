@@ -91,14 +91,15 @@ def test_R_LOGIN_13_a_session_is_only_for_an_identity_the_person_holds(svc, worl
 
 def test_R_BIND_10_deleting_staff_refuses_their_session_at_once(svc, world, directory):
     """R-BIND-10 / R-SW-6: the officer's binding is deleted -> their enterprise session answers
-    identity_revoked (401) on its next use; their personal session is unaffected."""
+    identity_revoked (401) on its next use and every use after (the session check's callers learn why, not
+    just "expired"); their personal session is unaffected."""
     b = Binding.get((Binding.person == world["officer"]) & (Binding.role == "tax_officer"))
     raw, _ = open_session(svc, world["officer"], role="tax_officer", binding_id=b.id)
     mine, _ = sessions.create(svc, world["officer"], Identity(Entry.PERSONAL, "person:p-officer", "self"))
     directory.transition(b, "deleted")
     e = err(sessions.resolve, svc, raw)
     assert e.code == "identity_revoked" and e.status == 401
-    assert err(sessions.resolve, svc, raw).code == "session_expired"  # it stays ended
+    assert err(sessions.resolve, svc, raw).code == "identity_revoked"  # it stays ended, and says why
     assert sessions.resolve(svc, mine).role == "self"
 
 

@@ -92,8 +92,10 @@ class Enterprise(Base):
 
 class Binding(Base):
     """A person's identity type in an enterprise, with its function set and validity end."""
-    person = pw.ForeignKeyField(Person, backref="bindings", on_delete="CASCADE")
-    enterprise = pw.ForeignKeyField(Enterprise, backref="bindings", on_delete="CASCADE")
+    # No single-column indexes on the two keys: (person, domain, state) and (enterprise, state) lead with
+    # them, and every extra index is one more random page written by each binding change (migration 6).
+    person = pw.ForeignKeyField(Person, backref="bindings", on_delete="CASCADE", index=False)
+    enterprise = pw.ForeignKeyField(Enterprise, backref="bindings", on_delete="CASCADE", index=False)
     domain = pw.CharField(max_length=64)  # denormalised ent:<uscc>, the enforcer's lookup key
     role = pw.CharField(max_length=32)
     functions = JSONField(null=True)  # list of business functions; null: every function the role's ceiling allows

@@ -39,3 +39,24 @@ def test_R_BIND_4_database_refuses_a_second_live_binding_of_the_same_type(svc, d
             directory.bind(p, ent, "tax_officer", state="pending", origin="enterprise")
     directory.transition(b, "withdrawn")
     directory.bind(p, ent, "tax_officer", state="pending", origin="enterprise")  # history does not block
+
+
+def _binding_indexes(db) -> set[str]:
+    return {i.name for i in db.get_indexes("binding")}
+
+
+def test_upgrade_to_6_drops_only_the_redundant_binding_indexes_and_keeps_data(svc, directory):
+    """R-AUTHZ-5 (binding changes at scale): a database made before step 6 loses binding(person_id) and
+    binding(enterprise_id), keeps its rows and every composite and unique index; a fresh one never has them."""
+    assert not {"binding_person_id", "binding_enterprise_id"} & _binding_indexes(svc.db)
+    ent = directory.upsert_enterprise("91360100MA35MIGR1X", "迁移测试有限公司")
+    p = directory.create_person("李四", "resident_id", "360102199202021234", uid="p-migr")
+    directory.bind(p, ent, "tax_officer", state="active", origin="hall")
+    svc.db.execute_sql("CREATE INDEX binding_person_id ON binding (person_id)")  # as step 1 made them before
+    svc.db.execute_sql("CREATE INDEX binding_enterprise_id ON binding (enterprise_id)")
+    migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 6).execute()
+    assert migrations.upgrade(svc.db) == [6]
+    left = _binding_indexes(svc.db)
+    assert not {"binding_person_id", "binding_enterprise_id"} & left
+    assert {"binding_person_id_domain_state", "binding_enterprise_id_state", "binding_live_uniq"} <= left
+    assert Binding.select().count() == 1 and svc.enforcer.can("p-migr", "ent:91360100MA35MIGR1X", "biz.query", "use")

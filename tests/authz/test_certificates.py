@@ -211,6 +211,6 @@ def test_R_CERT_1_migration_step_5_adds_the_certificate_table(svc, world):
     from authz.models import Person
     svc.db.execute_sql("DROP TABLE tax_certificate")
     migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 5).execute()
-    assert migrations.upgrade(svc.db) == [5]
+    assert migrations.upgrade(svc.db) == [s[0] for s in migrations.STEPS if s[0] >= 5]  # 5 and any later step
     assert svc.db.table_exists("tax_certificate") and Person.get(Person.uid == "p-officer")
     file_cert(svc, "CERT001", new_key("sm"))

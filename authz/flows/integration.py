@@ -730,11 +730,16 @@ def file_project(svc, actor, *, management_no: str, uscc: str, kind: str, name: 
     return _transactional(run)
 
 
-def _locked_project(management_no: str) -> CrossRegionProject:
+def _find_project(management_no: str) -> CrossRegionProject:
     p = (CrossRegionProject.get_or_none(CrossRegionProject.management_no == management_no)
          if isinstance(management_no, str) and MANAGEMENT_NO_RE.fullmatch(management_no) else None)
     if p is None:
         raise AuthzError(E_PROJECT_UNKNOWN)
+    return p
+
+
+def _locked_project(management_no: str) -> CrossRegionProject:
+    p = _find_project(management_no)
     _lock_enterprise(p.enterprise.uscc)  # the same lock as filing, so a concurrent filing runs first or after
     return CrossRegionProject.get_by_id(p.id)
 
@@ -757,11 +762,7 @@ def set_project_status(svc, actor, management_no: str, status: str) -> dict:
 
 def get_project(management_no: str) -> dict:
     """A project as on record (for the source's reconciliation)."""
-    p = (CrossRegionProject.get_or_none(CrossRegionProject.management_no == management_no)
-         if isinstance(management_no, str) and MANAGEMENT_NO_RE.fullmatch(management_no) else None)
-    if p is None:
-        raise AuthzError(E_PROJECT_UNKNOWN)
-    return project_view(p, False)
+    return project_view(_find_project(management_no), False)
 
 
 # ---- R-BIND-15: the "data sync" button

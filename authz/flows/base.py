@@ -62,8 +62,9 @@ def create(svc, machine: Machine, state: Enum, *, person=None, context: dict | N
     return raw, row
 
 
-def load(svc, machine: Machine, raw_id: str) -> Flow:
-    """The live flow of this kind with this id, or flow_not_found / flow_expired."""
+def load(svc, machine: Machine, raw_id: str, *, finished_ok: bool = False) -> Flow:
+    """The live flow of this kind with this id, or flow_not_found / flow_expired; a finished one is
+    flow_state unless `finished_ok` (to show it, never to act on it)."""
     if not isinstance(raw_id, str) or not raw_id.startswith(FLOW_PREFIX):
         raise AuthzError(E_FLOW_NOT_FOUND)
     row = Flow.get_or_none((Flow.id_hash == digest(raw_id)) & (Flow.kind == machine.kind.value))
@@ -71,7 +72,7 @@ def load(svc, machine: Machine, raw_id: str) -> Flow:
         raise AuthzError(E_FLOW_NOT_FOUND)
     if row.expires_at <= svc.clock.time():
         raise AuthzError(E_FLOW_EXPIRED)
-    if row.state in {s.value for s in machine.terminal}:
+    if not finished_ok and row.state in {s.value for s in machine.terminal}:
         raise AuthzError(E_FLOW_STATE)
     return row
 

@@ -198,4 +198,5 @@ def view(flow) -> dict:
 
 
 def load_view(svc, flow_id: str) -> dict:
-    return view(base.load(svc, MACHINE, flow_id))
+    """The flow as the page shows it; a finished registration shows `done` (reloading the last page)."""
+    return view(base.load(svc, MACHINE, flow_id, finished_ok=True))

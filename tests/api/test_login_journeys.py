@@ -38,6 +38,8 @@ def test_journey_register_login_lock_reset_qr_logout(svc, world, client):
     assert client.post(f"/api/v1/register/{fid}/face/verify").status_code == 409
     confirm(svc, t["ticket"], app="taxapp")
     uid = ok(client.post(f"/api/v1/register/{fid}/face/verify"))["person"]
+    assert ok(client.get(f"/api/v1/register/{fid}"))["state"] == "done"  # reloading the last page
+    assert client.post(f"/api/v1/register/{fid}/face/verify").status_code == 409  # but nothing more to do
 
     # personal login with the tax-app face scan as second factor
     flow = ok(client.post("/api/v1/auth/login", json={"entry": "personal", "account": "lvcheng01",

@@ -71,7 +71,13 @@ class Service:
     def announce(self) -> None:
         """After a request or command whose changes have committed: tell the other processes on this host
         (authz.change_signal), so their next request reads the change log before deciding."""
-        if change_signal.take() and self.signal is not None:
+        if not change_signal.take():
+            return
+        if self.signal is None and self.enforcer is None:  # a CLI command's service, never started
+            self.signal = change_signal.open_signal(self.settings.change_signal_path, self.settings.database_url)
+            if self.signal is not None:
+                self._signal_seen = self.signal.value()
+        if self.signal is not None:
             seen = self._signal_seen
             if self.signal.bump() == seen + 1:
                 self._signal_seen = seen + 1  # ours was the only change since we last looked

@@ -96,3 +96,20 @@ def test_R_AUTHZ_5_announcement_only_after_a_change(settings, svc):
     change_signal.note()
     svc.announce()
     assert svc.signal.value() == before + 1
+
+
+def test_R_AUTHZ_5_a_cli_command_announces_its_changes_when_it_closes(settings, svc, directory, clock):
+    """R-AUTHZ-5: a CLI command's service is never started (no enforcer, no feed), yet the worker on this
+    host answers for its write at once after the command ends (Service.close announces)."""
+    ent, p = _setup(directory)
+    worker = Service(settings.with_(change_poll_ms=60_000), clock=clock).start(upgrade=False, follow=False)
+    try:
+        assert _decide_in_thread(worker) is False
+        cli = Service(settings, clock=clock)  # as authz.cli.open_service builds it: not started
+        with cli.db.atomic():  # a command's write (e.g. a hall operation) and its change-log row
+            directory.bind(p, ent, "tax_officer", state="active", origin="hall")
+        assert _decide_in_thread(worker) is False  # not announced yet: the worker would wait for its poll
+        cli.close()
+        assert _decide_in_thread(worker) is True
+    finally:
+        worker.close()

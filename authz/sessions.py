@@ -85,13 +85,14 @@ def live(svc, uid: str, ident: Identity) -> bool:
             continue
         if ident.agreement is not None and g.source != f"agreement:{ident.agreement}":
             continue
-        return ident.project is None or _project_open(uid, ident)
+        return ident.project is None or _project_open(svc, uid, ident)
     return False
 
 
-def _project_open(uid: str, ident: Identity) -> bool:
+def _project_open(svc, uid: str, ident: Identity) -> bool:
     person = Person.get_or_none(Person.uid == uid)
-    return person is not None and projects.open_to(person.id, ident.binding_id, ident.domain, ident.project)
+    return person is not None and projects.open_to(svc, uid, person.id, ident.binding_id, ident.domain,
+                                                   ident.project)
 
 
 def create(svc, person: Person, ident: Identity, *, client: str = "browser", ip: str = "", user_agent: str = "",

@@ -24,7 +24,7 @@ from ..ids import USCC_RE, enterprise_domain, person_domain
 from ..models import Agreement, AgreementAgent, Binding, Enterprise, Person
 from ..models_login import CrossRegionProject
 from ..ports import ports_of
-from ..projects import MAIN_ROLES, is_handler_identity, sees_all
+from ..projects import acting_rank, is_handler_identity, sees_all
 from ..sessions import Entry, Identity
 from .. import sessions
 from . import base
@@ -250,7 +250,7 @@ def identity_choices(svc, person, entry: Entry, ent: Enterprise | None, special_
         return {"identities": ids, "pending": pending}
     if entry == Entry.SPECIAL:
         held = [bindings[int(s.split(":")[1])] for s in live if int(s.split(":")[1]) in bindings]
-        main = sorted((b for b in held if sees_all(b)), key=lambda b: MAIN_ROLES.index(b.role))
+        main = sorted((b for b in held if sees_all(svc, person.uid, b)), key=acting_rank)
         subs = [b for b in held if is_handler_identity(b)]
         if not main and not subs:
             return {}

@@ -594,6 +594,26 @@ def test_R_LOGIN_4_handler_sees_only_own_projects_and_main_identities_see_all(sv
     assert special_ids(svc, uid(LI), "tax_source") == ["SY360100202600049999"]
 
 
+def test_R_LOGIN_4_who_sees_every_project_is_the_rule_files_answer(svc, directory):
+    """R-LOGIN-4, R-AUTHZ-1, R-AUTHZ-4: "legal rep, finance officer and main tax officer see every project"
+    is `ac.special.projects_all, view` in policies/rules.csv; a policy author who takes it from tax officers
+    leaves the main tax officer with nothing here, the legal rep with everything, the handler with their own."""
+    from pathlib import Path
+
+    from authz import policystore
+    _project_world(svc, directory)
+    file(svc)
+    file(svc, "BY360100202600025678", name="赣州厂房项目", region="江西省赣州市", handler=None)
+    src = Path(svc.settings.rules_path).read_text(encoding="utf-8")
+    line = "p, tax_officer, kind:enterprise, ac.special.projects_all, view\n"
+    assert line in src
+    index, _ = policystore.install(svc.settings.model_path, src.replace(line, ""), by="test")
+    svc.enforcer.reload(index)
+    assert special_ids(svc, uid(WANG)) == []
+    assert special_ids(svc, uid(ZHANG)) == [PROJECT, "BY360100202600025678"]
+    assert special_ids(svc, uid(LI)) == [PROJECT]
+
+
 def test_R_SW_4_ending_a_project_takes_effect_at_once(svc, directory):
     """R-SW-4 / R-AUTHZ-5: ending a project removes it from special-subject login at once and refuses a
     session already inside it (identity_revoked, as an ended agreement does, R-AGT-2); reopening lists it

@@ -12,7 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from authz.actor import Actor
+from authz.actor import Actor, of_session
 from authz.flows import (deregistration, documents, own_logs, password_change, personal_info, phones, realname,
                          stepup)
 from authz.sessions import Entry
@@ -38,8 +38,7 @@ def _factor_param(offered) -> dict:
 
 def actor(obj: str, act: str) -> Actor:
     """The session's current identity, if the enforcer lets it do (obj, act) (R-AUTHZ-1), else 403."""
-    row = require(obj, act)
-    return Actor(row.person.uid, row.domain, row.role, row.id)
+    return of_session(require(obj, act))
 
 
 # ---- schemas

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields
 
-from authz import sessions
+from authz import actor, sessions
 from authz.errors import AuthzError
 
 from .schemas import Token
@@ -135,7 +135,7 @@ class SessionCheck(MethodView):
             return out
         uid = row.person.uid
         out.update(session_status="active", subject=uid, domain=row.domain, identity_type=row.role, entry=row.entry,
-                   allowed=s.enforcer.can(uid, row.domain, body["object"], body["action"], row.role))
+                   allowed=actor.allowed(s, actor.of_session(row), body["object"], body["action"]))
         return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from authz import sessions
+from authz import actor, sessions
 from authz.errors import AuthzError
 
 COOKIE = sessions.COOKIE_NAME
@@ -41,10 +41,9 @@ def current_session():
 
 
 def require(obj: str, act: str):
-    """The current session, if its identity may do (obj, act) in its domain (R-AUTHZ-1), else 403."""
+    """The current session, if its identity and entry may do (obj, act) (R-AUTHZ-1, authz.actor), else 403."""
     row = current_session()
-    if not svc().enforcer.can(row.person.uid, row.domain, obj, act, row.role):
-        raise AuthzError("forbidden")
+    actor.require(svc(), actor.of_session(row), obj, act)
     return row
 
 

@@ -104,6 +104,11 @@ class Enforcer:
             return True
         return False
 
+    def entry_allows(self, entry: str, obj: str, act: str) -> bool:
+        """May a session of business entry `entry` reach (obj, act) at all? The model's m2 over the rule
+        file's p2 lines (authz.actor.allowed asks this and `can` together for every session decision)."""
+        return self.index.entry_allows(entry, obj, act)
+
     def _rebuild_table(self):
         """Compile the rule index into (object, action) -> (function bit for a business function, else -1;
         identity type -> True (any domain) | the direct kinds and literal domains its rules match). Same

@@ -1,7 +1,8 @@
 """The rule file: parse, lint against the model and the function catalogue, compile into an index.
 
-A rule file has four line kinds (see the header of policies/rules.csv): `role`, `fn`, `g2` and `p`.
-Casbin itself only sees `p` and `g2` lines (pycasbin's own file loader skips the others), so the same
+A rule file has five line kinds (see the header of policies/rules.csv): `role`, `fn`, `g2`, `p` and `p2`
+(what a session of each business entry may reach at all: the model's second matcher, m2). Casbin itself
+only sees `p`, `p2` and `g2` lines (pycasbin's own file loader skips the others), so the same
 file loads unchanged into a plain `casbin.Enforcer`, which the tests use as the reference.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import casbin
 
 from .ids import DOMAIN_RE, TOKEN_RE
+from .vocab import ENTRIES
 
 BUILTIN_KINDS = ("kind:ordinary", "kind:agency", "kind:nonresident", "kind:personal")
 ACTION_RE = TOKEN_RE
@@ -69,6 +71,27 @@ class Rule:
         return [self.role, self.dom, self.obj, self.act]
 
 
+@dataclass(frozen=True)
+class ScopeRule:
+    """A `p2` line: a session of business entry `entry` may reach function `obj` (or every function
+    starting with the prefix before a final `*`) with action `act` (or any action for `*`); the
+    model's m2 with keyMatch."""
+    entry: str
+    obj: str
+    act: str
+    line: int
+
+    def matches(self, obj: str, act: str) -> bool:
+        if self.act != "*" and self.act != act:
+            return False
+        if self.obj.endswith("*"):
+            return obj.startswith(self.obj[:-1])
+        return obj == self.obj
+
+    def as_casbin(self) -> list[str]:
+        return [self.entry, self.obj, self.act]
+
+
 @dataclass
 class PolicyIndex:
     """A compiled, immutable rule file. Swapped whole on reload, never mutated in place."""
@@ -77,6 +100,7 @@ class PolicyIndex:
     functions: dict[str, FunctionDef]
     rules: list[Rule]
     kind_links: list[tuple[str, str, int]]
+    scopes: list[ScopeRule] = field(default_factory=list)
     by_obj_act: dict[tuple[str, str], tuple[Rule, ...]] = field(default_factory=dict)
     kind_closure: dict[str, frozenset[str]] = field(default_factory=dict)
     digest: str = ""
@@ -100,6 +124,18 @@ class PolicyIndex:
             closure[k] = frozenset(seen)
         self.kind_closure = closure
         self.digest = hashlib.sha256(self.source.encode()).hexdigest()
+        self._entry_cache: dict[tuple[str, str, str], bool] = {}
+
+    def entry_allows(self, entry: str, obj: str, act: str) -> bool:
+        """May a session of this business entry reach (obj, act) at all (R-LOGIN-4, R-SW-4: a special
+        subject has no account centre)? The `p2` lines decide; the identity's own rules (`p`) still apply."""
+        key = (entry, obj, act)
+        hit = self._entry_cache.get(key)
+        if hit is None:
+            hit = any(s.entry == entry and s.matches(obj, act) for s in self.scopes)
+            if len(self._entry_cache) < 100_000:
+                self._entry_cache[key] = hit
+        return hit
 
     def kinds_of(self, direct_kind: str) -> frozenset[str]:
         """A domain's kind attribute and every broader kind it implies."""
@@ -124,6 +160,7 @@ class PolicyIndex:
     def casbin_lines(self) -> list[tuple[str, list[str]]]:
         """(ptype, values) for every line Casbin stores: p rules and g2 kind links."""
         lines = [("p", r.as_casbin()) for r in self.rules]
+        lines += [("p2", s.as_casbin()) for s in self.scopes]
         lines += [("g2", [c, p]) for c, p, _ in self.kind_links]
         return lines
 
@@ -171,7 +208,8 @@ def parse(text: str) -> PolicyIndex:
     kind_links: list[tuple[str, str, int]] = []
     seen_rules: dict[tuple, int] = {}
     pending_p: list[tuple[int, list[str]]] = []
-    arity = {"role": 4, "fn": 6, "g2": 3, "p": 5}
+    arity = {"role": 4, "fn": 6, "g2": 3, "p": 5, "p2": 4}
+    pending_p2: list[tuple[int, list[str]]] = []
 
     def err(line, code, msg):
         errors.append(LintError(line, code, msg))
@@ -180,7 +218,7 @@ def parse(text: str) -> PolicyIndex:
         kind = cells[0]
         if kind not in arity:
             hint = " (bindings live in the database, not in the rule file)" if kind == "g" else ""
-            err(line, "unknown_line_kind", f"unknown line kind {kind!r}; expected role, fn, g2 or p{hint}")
+            err(line, "unknown_line_kind", f"unknown line kind {kind!r}; expected role, fn, g2, p or p2{hint}")
             continue
         if len(cells) != arity[kind]:
             err(line, "bad_arity", f"a {kind} line has {arity[kind] - 1} fields, this one has {len(cells) - 1}")
@@ -216,6 +254,8 @@ def parse(text: str) -> PolicyIndex:
                     break
             else:
                 kind_links.append((child, parent, line))
+        elif kind == "p2":
+            pending_p2.append((line, cells[1:]))
         else:
             pending_p.append((line, cells[1:]))
 
@@ -264,6 +304,8 @@ def parse(text: str) -> PolicyIndex:
         seen_rules[key] = line
         rules.append(Rule(role, dom, obj, act, line))
 
+    scopes = _scope_rules(pending_p2, functions, err)
+
     # A definition no rule uses while the rules use a near-identical undefined name is most likely the
     # typo (the rule lines above then suggest it): say so at the definition's own line.
     for what, lines, used, unknown in (("identity type", role_lines, used_roles, unknown_roles),
@@ -278,7 +320,44 @@ def parse(text: str) -> PolicyIndex:
 
     if errors:
         raise PolicyInvalid(sorted(errors, key=lambda e: e.line))
-    return PolicyIndex(source=text, roles=roles, functions=functions, rules=rules, kind_links=kind_links)
+    return PolicyIndex(source=text, roles=roles, functions=functions, rules=rules, kind_links=kind_links,
+                       scopes=scopes)
+
+
+def _scope_rules(pending: list[tuple[int, list[str]]], functions: dict[str, FunctionDef], err) -> list[ScopeRule]:
+    """`p2, <entry>, <function | prefix*>, <action | *>` lines; every entry needs at least one (an entry
+    without any would let its sessions do nothing, which is never what an author meant)."""
+    out: list[ScopeRule] = []
+    seen: dict[tuple, int] = {}
+    for line, (entry, obj, act) in pending:
+        if entry not in ENTRIES:
+            err(line, "unknown_entry", f"unknown business entry {entry!r} (one of: {', '.join(ENTRIES)})")
+            continue
+        if obj.endswith("*"):
+            prefix = obj[:-1]
+            if not prefix or "*" in prefix or not any(f.startswith(prefix) for f in functions):
+                err(line, "unknown_function", f"{obj!r} matches no function of the catalogue")
+                continue
+            if act != "*" and not any(f.startswith(prefix) and act in d.actions for f, d in functions.items()):
+                err(line, "unknown_action", f"no function matching {obj!r} has action {act!r}")
+                continue
+        elif obj not in functions:
+            err(line, "unknown_function", f"unknown function {obj!r}" + _suggest(obj, {k: v.line for k, v in functions.items()}))
+            continue
+        elif act != "*" and act not in functions[obj].actions:
+            err(line, "unknown_action", f"function {obj!r} has no action {act!r}")
+            continue
+        key = (entry, obj, act)
+        if key in seen:
+            err(line, "duplicate", f"same entry scope as line {seen[key]}")
+            continue
+        seen[key] = line
+        out.append(ScopeRule(entry, obj, act, line))
+    if functions:
+        for entry in ENTRIES:
+            if not any(s.entry == entry for s in out):
+                err(0, "entry_unscoped", f"no p2 line for business entry {entry!r}: its sessions could reach nothing")
+    return out
 
 
 def _closest(word: str, options) -> str | None:

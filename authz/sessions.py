@@ -23,6 +23,7 @@ from .db import database
 from .errors import AuthzError, register
 from .models import Person
 from .models_login import LoginSession
+from .vocab import Entry
 
 SESSION_PREFIX = "azs_"
 COOKIE_NAME = "authz_session"
@@ -32,15 +33,6 @@ E_REVOKED = register("identity_revoked", 401, "您在该企业的身份已失效
 E_SWITCH_REFUSED = register("switch_to_enterprise_refused", 403, "个人业务不能在本次登录中切换到企业业务，请重新登录",
                             "Personal business cannot switch to an enterprise in the same session; log in again")
 E_IDENTITY_NOT_HELD = register("identity_not_held", 403, "您在该主体下没有此身份", "You do not hold this identity there")
-
-
-class Entry(str, Enum):
-    """Business entries (登录入口)."""
-    ENTERPRISE = "enterprise"
-    PERSONAL = "personal"
-    AGENT = "agent"
-    SPECIAL = "special"
-    NONRESIDENT = "nonresident"
 
 
 class EndReason(str, Enum):

@@ -18,7 +18,7 @@ identity. Target ids: `b<binding id>`, `self`, `a:<agreement number>`, `p:<manag
 from __future__ import annotations
 
 from .. import audit, sessions
-from ..actor import Actor, require
+from ..actor import Actor, of_session, require
 from ..db import database
 from ..errors import AuthzError, register
 from ..ids import ENT_PREFIX, person_domain
@@ -35,7 +35,7 @@ ENTERPRISE_ENTRIES = (Entry.ENTERPRISE, Entry.NONRESIDENT)
 
 
 def actor_of(row: LoginSession) -> Actor:
-    return Actor(row.person.uid, row.domain, row.role, row.id)
+    return of_session(row)
 
 
 def _enterprise_of(domain: str) -> Enterprise | None:

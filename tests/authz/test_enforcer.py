@@ -157,3 +157,24 @@ def test_R_AUTHZ_1_answers_equal_plain_pycasbin(svc, directory, clock):
                     assert e.can(s, d, f.obj, act) == ref.enforce(s, d, f.obj, act), (s, d, f.obj, act)
                     checked += 1
     assert checked > 1000
+
+
+def test_R_LOGIN_4_entry_scope_equals_plain_pycasbin_m2(svc):
+    """R-LOGIN-4, R-SW-4 (issue 10 finding 3): what a session of each business entry may reach is the
+    model's m2 over the rule file's p2 lines; the indexed answer equals pycasbin's (EnforceContext r2/p2/e2/m2,
+    loaded through PeeweeAdapter) for every entry, function and action, and a special subject reaches no
+    account-centre function but switching and its project list."""
+    from authz.vocab import ENTRIES
+    ref = reference_enforcer(svc.settings.model_path)
+    ctx = ref.new_enforce_context("2")
+    e = svc.enforcer
+    checked = 0
+    for entry in ENTRIES:
+        for f in e.index.functions.values():
+            for act in f.actions:
+                assert e.entry_allows(entry, f.obj, act) == ref.enforce(ctx, entry, f.obj, act), (entry, f.obj, act)
+                checked += 1
+    assert checked > 300
+    special_ac = {f.obj for f in e.index.functions.values() if f.obj.startswith("ac.")
+                  and any(e.entry_allows("special", f.obj, a) for a in f.actions)}
+    assert special_ac == {"ac.switch", "ac.special.projects_all"}

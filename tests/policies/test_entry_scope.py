@@ -1,0 +1,34 @@
+"""Lint of the rule file's p2 lines (what a session of each business entry may reach; R-LOGIN-4,
+R-SW-4, issue 10 finding 3): errors are line-numbered, and an entry left without any p2 line is refused
+rather than silently locking its sessions out."""
+from pathlib import Path
+
+import pytest
+
+from authz import policy as pol
+
+SHIPPED = (Path(__file__).resolve().parents[2] / "policies" / "rules.csv").read_text(encoding="utf-8")
+
+
+def _errors(text: str) -> list[str]:
+    with pytest.raises(pol.PolicyInvalid) as exc:
+        pol.parse(text)
+    return [e.code for e in exc.value.errors]
+
+
+def test_R_LOGIN_4_p2_lines_are_linted():
+    assert "unknown_entry" in _errors(SHIPPED + "p2, specail, ac.switch, use\n")
+    assert "unknown_function" in _errors(SHIPPED + "p2, special, ac.nothing*, *\n")
+    assert "unknown_action" in _errors(SHIPPED + "p2, special, ac.switch, fly\n")
+    assert "duplicate" in _errors(SHIPPED + "p2, special, ac.switch, use\n")
+
+
+def test_R_LOGIN_4_an_entry_without_p2_lines_is_refused():
+    text = "\n".join(line for line in SHIPPED.splitlines() if not line.startswith("p2, special,"))
+    assert "entry_unscoped" in _errors(text)
+
+
+def test_R_LOGIN_4_p2_lines_reach_casbin():
+    index = pol.parse(SHIPPED)
+    assert ("p2", ["special", "ac.switch", "use"]) in index.casbin_lines()
+    assert index.entry_allows("special", "ac.switch", "use") and not index.entry_allows("special", "ac.staff", "view")

@@ -8,7 +8,7 @@ import pytest
 from authz import sessions
 from authz.actor import Actor
 from authz.errors import AuthzError
-from authz.factors.app_scan import confirm
+from authz.factors.app_scan import confirm_face as confirm
 from authz.ids import enterprise_domain, person_domain
 from authz.sessions import Entry, Identity
 from tests.login_support import *  # noqa: F401,F403

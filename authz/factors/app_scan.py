@@ -4,7 +4,9 @@ tickets, shared by face verification and QR login (R-LOGIN-7, R-LOGIN-8).
 A ticket is public (it is drawn in the QR image) and unlocks nothing by itself: it belongs to the flow
 that created it, only that flow can consume it, and it is confirmed at most once (a conditional UPDATE
 on state 'waiting'). Confirmations come from the development simulator (`authz dev scan`) or from the
-apps' signed callbacks; both call `confirm` below.
+apps' signed callbacks; both reach `confirm_face` / `confirm_login` below, one per ticket kind, and
+neither accepts the other kind's ticket (issue 10 finding 2). A logged-in app session may confirm a
+QR-login ticket (qr_login.confirm_with_app_session) and nothing else.
 """
 from __future__ import annotations
 
@@ -51,42 +53,57 @@ def new_ticket(svc, kind: TicketKind, flow_hash: str, *, subject: str = "", app:
                                  expires_at=now + svc.settings.qr_ticket_seconds)
 
 
-def confirm(svc, ticket: str, *, app: str, person_uid: str | None = None, face_ok: bool = True,
-            app_login: bool = False, business: dict | None = None) -> ScanTicket:
-    """The app reports a scan. Face tickets: did the face match the ticket's subject (R-LOGIN-8: the IIT
-    app needs an app login first; the tax app does not). Login tickets: who is logged in on the app and
-    in which business (the IIT app: personal only). A ticket is confirmed once; later reports are refused."""
+def _waiting(svc, ticket: str, kind: TicketKind, app: str) -> ScanTicket:
+    """The waiting, unexpired ticket of exactly this kind, or why not. A ticket of the other kind is
+    unknown here: a face ticket is never confirmed where a QR login is, and the reverse."""
     if app not in APPS:
         raise AuthzError("app_unknown")
-    row = ScanTicket.get_or_none(ScanTicket.ticket == (ticket or ""))
+    row = ScanTicket.get_or_none((ScanTicket.ticket == (ticket or "")) & (ScanTicket.kind == kind.value))
     if row is None:
         raise AuthzError(E_TICKET_UNKNOWN)
-    now = svc.clock.time()
     if row.state != TicketState.WAITING.value:
         raise AuthzError(E_TICKET_USED)
-    if row.expires_at <= now:
+    if row.expires_at <= svc.clock.time():
         raise AuthzError(E_TICKET_EXPIRED)
-    changes: dict = {"app": app, "confirmed_at": now}
-    if row.kind == TicketKind.FACE.value:
-        if row.app and row.app != app:
-            raise AuthzError(E_APP_MISMATCH)
-        if app == "iitapp" and not app_login:
-            raise AuthzError(E_APP_LOGIN)
-        matched = face_ok and (person_uid is None or person_uid == row.subject)
-        changes.update(state=(TicketState.CONFIRMED if matched else TicketState.FAILED).value,
-                       person_uid=person_uid or row.subject)
-    else:
-        if not person_uid:
-            raise AuthzError("validation_failed", errors={"person": ["required for a QR login"]})
-        business = dict(business or {"entry": "personal"})
-        if app == "iitapp" and business.get("entry") != "personal":
-            raise AuthzError(E_IIT_PERSONAL)
-        changes.update(state=TicketState.CONFIRMED.value, person_uid=person_uid, business=business)
+    return row
+
+
+def _settle(row: ScanTicket, changes: dict) -> ScanTicket:
+    """Confirm once: a conditional UPDATE on state 'waiting' (a concurrent second report loses)."""
     n = (ScanTicket.update(**changes)
          .where((ScanTicket.id == row.id) & (ScanTicket.state == TicketState.WAITING.value)).execute())
     if n != 1:
         raise AuthzError(E_TICKET_USED)
     return ScanTicket.get_by_id(row.id)
+
+
+def confirm_face(svc, ticket: str, *, app: str, person_uid: str | None = None, face_ok: bool = True,
+                 app_login: bool = False) -> ScanTicket:
+    """The app's face check of a FACE ticket: did the face match the ticket's subject (R-LOGIN-8: the IIT
+    app needs an app login first; the tax app does not)? Only the app back end's signed callback and the
+    development simulator call this (both through qr_login.confirm_by_callback): never a user session."""
+    row = _waiting(svc, ticket, TicketKind.FACE, app)
+    if row.app and row.app != app:
+        raise AuthzError(E_APP_MISMATCH)
+    if app == "iitapp" and not app_login:
+        raise AuthzError(E_APP_LOGIN)
+    matched = face_ok and (person_uid is None or person_uid == row.subject)
+    return _settle(row, {"app": app, "confirmed_at": svc.clock.time(),
+                         "state": (TicketState.CONFIRMED if matched else TicketState.FAILED).value,
+                         "person_uid": person_uid or row.subject})
+
+
+def confirm_login(svc, ticket: str, *, app: str, person_uid: str, business: dict) -> ScanTicket:
+    """The app reports who is logged in on it and in which business for a QR-LOGIN ticket (R-LOGIN-7;
+    the IIT app: personal only)."""
+    row = _waiting(svc, ticket, TicketKind.LOGIN, app)
+    if not person_uid:
+        raise AuthzError("validation_failed", errors={"person": ["required for a QR login"]})
+    business = dict(business or {"entry": "personal"})
+    if app == "iitapp" and business.get("entry") != "personal":
+        raise AuthzError(E_IIT_PERSONAL)
+    return _settle(row, {"app": app, "confirmed_at": svc.clock.time(), "state": TicketState.CONFIRMED.value,
+                         "person_uid": person_uid, "business": business})
 
 
 def consume(svc, flow_hash: str, kind: TicketKind) -> ScanTicket:

@@ -13,13 +13,17 @@ from enum import Enum
 
 from .. import loginlog, sessions
 from ..db import database
-from ..errors import AuthzError
-from ..factors.app_scan import TicketKind, TicketState, confirm, new_ticket
+from ..errors import AuthzError, register
+from ..factors.app_scan import TicketKind, TicketState, confirm_face, confirm_login, new_ticket
 from ..ids import enterprise_domain, person_domain
 from ..models import Person
 from ..models_login import ScanTicket
 from ..sessions import Entry, Identity
 from . import base
+
+
+E_APP_SESSION = register("app_session_required", 403, "请在税务APP中登录后扫码确认",
+                         "Confirm the scan from a logged-in tax app session")
 
 
 class QrState(str, Enum):
@@ -96,13 +100,16 @@ def business_of_session(row) -> dict:
 
 
 def confirm_with_app_session(svc, ticket: str, app: str, app_session) -> dict:
-    """The app, authenticated by its own session (bearer), confirms a QR-login ticket."""
+    """The app, authenticated by its own app session (bearer, client=app), confirms a QR-login ticket.
+    A browser session confirms nothing, and a face ticket is unknown here (issue 10 finding 2)."""
+    if app_session.client != "app":
+        raise AuthzError(E_APP_SESSION)
     business = business_of_session(app_session)
     if app == "iitapp":
         uid = app_session.person.uid
         business = {"entry": "personal", "domain": person_domain(uid), "role": "self"}
     _check_business(svc, app_session.person.uid, business)
-    t = confirm(svc, ticket, app=app, person_uid=app_session.person.uid, business=business)
+    t = confirm_login(svc, ticket, app=app, person_uid=app_session.person.uid, business=business)
     return {"ticket": t.ticket, "state": t.state}
 
 
@@ -114,8 +121,8 @@ def confirm_by_callback(svc, app: str, payload: dict) -> dict:
     if t is None:
         raise AuthzError("ticket_not_found")
     if t.kind == TicketKind.FACE.value:
-        t = confirm(svc, t.ticket, app=app, person_uid=payload.get("person"), face_ok=bool(payload.get("face_ok")),
-                    app_login=bool(payload.get("app_login")))
+        t = confirm_face(svc, t.ticket, app=app, person_uid=payload.get("person"),
+                         face_ok=bool(payload.get("face_ok")), app_login=bool(payload.get("app_login")))
         return {"ticket": t.ticket, "state": t.state}
     uid = payload.get("person") or ""
     entry = payload.get("entry", "personal")
@@ -128,5 +135,5 @@ def confirm_by_callback(svc, app: str, payload: dict) -> dict:
                     "role": payload.get("identity_type", "")}
     if not (app == "iitapp" and entry != "personal"):
         _check_business(svc, uid, business)
-    t = confirm(svc, t.ticket, app=app, person_uid=uid, business=business)
+    t = confirm_login(svc, t.ticket, app=app, person_uid=uid, business=business)
     return {"ticket": t.ticket, "state": t.state}

@@ -9,7 +9,7 @@ import pytest
 
 from api import create_app
 from authz import sessions
-from authz.factors.app_scan import confirm
+from authz.factors.app_scan import confirm_face as confirm
 from authz.ids import enterprise_domain, person_domain
 from authz.models import AuditLog, Document, Person, Phone
 from authz.models_login import Flow

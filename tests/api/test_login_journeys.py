@@ -6,7 +6,7 @@ import pytest
 
 from api import create_app
 from authz import clients
-from authz.factors.app_scan import confirm
+from authz.factors.app_scan import confirm_face as confirm
 from tests.login_support import *  # noqa: F401,F403
 from tests.login_support import PASSWORD, USCC, last_code, rid
 

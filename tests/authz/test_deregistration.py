@@ -4,7 +4,7 @@ account and the bindings back (R-REG-8)."""
 from __future__ import annotations
 
 from authz import sessions
-from authz.factors.app_scan import confirm
+from authz.factors.app_scan import confirm_face as confirm
 from authz.flows import deregistration, login, registration
 from authz.models import AuditLog, Binding, Document, Person, Phone
 from tests.person_support import *  # noqa: F401,F403

@@ -8,7 +8,7 @@ import pytest
 from authz import sessions
 from authz.clock import SHANGHAI
 from authz.errors import AuthzError
-from authz.factors.app_scan import confirm
+from authz.factors.app_scan import confirm_face as confirm
 from authz.flows import base, login
 from authz.models import Binding, Enterprise, Phone
 from authz.models_login import CrossRegionProject, LoginLog, LoginSession, ScanTicket

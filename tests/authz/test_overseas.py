@@ -3,7 +3,7 @@ and once the tax authority approves it (integration port) logs in through the no
 from __future__ import annotations
 
 from authz import sessions
-from authz.factors.app_scan import confirm
+from authz.factors.app_scan import confirm_face as confirm
 from authz.flows import integration, login, registration
 from authz.models import Person
 from tests.login_support import *  # noqa: F401,F403

@@ -6,7 +6,7 @@ import pytest
 
 from authz import sessions
 from authz.errors import AuthzError
-from authz.factors.app_scan import confirm
+from authz.factors.app_scan import confirm_face as confirm
 from authz.flows import login, password_reset
 from authz.sessions import Entry, Identity
 from tests.login_support import *  # noqa: F401,F403

@@ -5,7 +5,7 @@ import pytest
 
 from authz import sessions
 from authz.errors import AuthzError
-from authz.factors.app_scan import confirm
+from authz.factors.app_scan import confirm_face as confirm
 from authz.flows import hall, login, registration
 from authz.models import Binding, Person, Phone
 from authz.sessions import Entry, Identity

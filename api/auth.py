@@ -102,6 +102,11 @@ class ChoiceRequest(Schema):
                            metadata={"description": "The id of one of the listed choices or pending identities"})
 
 
+class ConfirmRequest(ChoiceRequest):
+    factor = fields.String(required=True, validate=validate.OneOf(list(login.CONFIRM_FACTORS)),
+                           metadata={"description": "The app that scans the face: taxapp or iitapp (R-BIND-6)"})
+
+
 class ChoicesQuery(Schema):
     q = fields.String(validate=validate.Length(max=40),
                       metadata={"description": "Management number, or its last 4 digits (special subjects)"})
@@ -223,11 +228,24 @@ class LoginChoose(MethodView):
 
 @blp.route("/login/<flow>/confirm", parameters=[FLOW_ID])
 class LoginConfirm(MethodView):
-    @blp.arguments(ChoiceRequest)
-    @blp.response(200, FlowView)
+    @blp.arguments(ConfirmRequest)
+    @blp.response(200, FactorStarted)
+    @blp.alt_response(422, response=ERRORS, description="Not a pending authorisation awaiting you, or not a face app")
+    @blp.alt_response(423, response=ERRORS, description="Face verification locked (R-LOGIN-11)")
     def post(self, body, flow):
-        """Confirm a pending authorisation, then enter with it (R-LOGIN-3, R-BIND-2/3)."""
-        return _step(login.confirm_pending(svc(), flow, body["choice"]), flow)
+        """Choose the pending authorisation to confirm; answers the face-scan ticket (R-LOGIN-3, R-BIND-6)."""
+        return login.confirm_pending(svc(), flow, body["choice"], body["factor"])
+
+
+@blp.route("/login/<flow>/confirm/verify", parameters=[FLOW_ID])
+class LoginConfirmVerify(MethodView):
+    @blp.response(200, FlowView)
+    @blp.alt_response(409, response=ERRORS, description="Scan not confirmed yet (poll again)")
+    @blp.alt_response(422, response=ERRORS, description="The face did not match (face_mismatch)")
+    @blp.alt_response(423, response=ERRORS, description="Face verification locked (R-LOGIN-11)")
+    def post(self, flow):
+        """Collect the face scan, confirm the authorisation as the person, then enter with it (R-BIND-6)."""
+        return _step(login.verify_confirm(svc(), flow), flow)
 
 
 @blp.route("/logout")

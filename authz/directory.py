@@ -1,16 +1,14 @@
 """Writes to enterprises, persons, bindings and agreements that change what the enforcer answers.
 
-Every write here runs in one transaction with its change-log row (Service.changed), so the answer
+Binding state transitions live in authz/bindings.py (with their guard); every other write here runs in
+one transaction with its change-log row (Service.changed), so the answer
 changes at once in this worker and within one poll everywhere else (R-AUTHZ-5). The account-centre
 flows and the integration API call these verbs; nothing else writes these tables.
 """
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from typing import Iterable
-
-import peewee
 
 from .db import database
 from .errors import AuthzError, register
@@ -26,20 +24,6 @@ E_USCC = register("bad_uscc", 422, "统一社会信用代码格式不正确", "T
 E_BAD_STATE = register("binding_state", 409, "该授权当前状态不允许此操作", "The binding's state does not allow this")
 
 ENTERPRISE_KINDS = ("ordinary", "agency", "nonresident")
-BINDING_STATES = ("pending", "active", "refused", "withdrawn", "deleted", "ended")
-# Allowed transitions of a binding's state; anything else is refused (one function, see transition()).
-TRANSITIONS = {
-    "pending": {"active", "refused", "withdrawn"},
-    "active": {"deleted", "ended"},
-    "refused": set(), "withdrawn": set(), "deleted": set(), "ended": set(),
-}
-
-
-def _has_returning(db) -> bool:
-    """UPDATE ... RETURNING: PostgreSQL, and SQLite from 3.35 on."""
-    return not isinstance(db, peewee.SqliteDatabase) or sqlite3.sqlite_version_info >= (3, 35, 0)
-
-
 class Directory:
     """Domain verbs over the directory tables, bound to a Service for clock, enforcer and change feed."""
 
@@ -122,29 +106,6 @@ class Directory:
             if state == "active":
                 self.svc.grant_changed(person.uid, b.domain)
         return b
-
-    def transition(self, binding: Binding, new_state: str) -> Binding:
-        """Move a binding to `new_state` if the state machine allows it; atomic against races (the row
-        changes only if it is still in the state we read)."""
-        if new_state not in BINDING_STATES or new_state not in TRANSITIONS.get(binding.state, set()):
-            raise AuthzError(E_BAD_STATE)
-        query = (Binding.update(state=new_state, updated_at=self.now, decided_at=self.now, version=Binding.version + 1)
-                 .where((Binding.id == binding.id) & (Binding.state == binding.state)))
-        if not _has_returning(database.obj):  # SQLite before 3.35: update, then re-read
-            with database.atomic():
-                if query.execute() != 1:
-                    raise AuthzError(E_BAD_STATE)
-                self.svc.grant_changed(binding.person.uid, binding.domain)
-            return Binding.get_by_id(binding.id)
-        # One round trip: the row as written, and the person's uid, come back with the UPDATE.
-        uid = Person.select(Person.uid).where(Person.id == Binding.person).alias("person_uid")
-        with database.atomic():
-            rows = list(query.returning(Binding, uid).objects(Binding).execute())
-            if len(rows) != 1:
-                raise AuthzError(E_BAD_STATE)
-            updated = rows[0]
-            self.svc.grant_changed(updated.__dict__.pop("person_uid"), binding.domain)
-        return updated
 
     def update_binding(self, binding: Binding, *, functions=..., valid_until=..., enabled=...) -> Binding:
         """Change a binding's function set, validity end or enabled flag (never its identity type)."""

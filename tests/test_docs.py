@@ -36,3 +36,10 @@ def test_api_md_lists_every_openapi_path():
     from api.docgen import render
     text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
     assert text == render(), "docs/api.md is stale: run `python -m api.docgen > docs/api.md`"
+
+
+def test_bindings_md_is_the_state_machine_in_the_code():
+    """R-BIND-18 (issue 10): docs/bindings.md is generated from bindings.TRANSITIONS, so it cannot drift."""
+    from authz.bindings import document
+    text = (ROOT / "docs" / "bindings.md").read_text(encoding="utf-8")
+    assert text == document(), "docs/bindings.md is stale: run `python -m authz.bindings > docs/bindings.md`"

@@ -4,11 +4,10 @@
 confirm: start(ids) -> verify --(face scan of this person through the tax app or the IIT app)--> done
 ```
 A stored step-up flow (`flows.stepup`): it belongs to the person and the session that started it and
-holds the binding ids chosen at the start. The face-verification contract of
-`person_bindings.confirm(..., verified=...)` is kept here and only here: `verified=True` is passed only
-after `stepup.verify_factor` consumed a confirmed face ticket of this flow whose scanned person is the
-actor (`app_scan.consume` matches the ticket's subject, the flow's person). The client never sends
-`verified`. The ids are checked at the start (every one the person's own pending authorisation awaiting
+holds the binding ids chosen at the start. The face proof that
+`person_bindings.confirm(..., proof=...)` and `bindings.transition` require comes from `stepup.verify`,
+after it consumed a confirmed face ticket of this flow whose scanned person is the actor
+(`app_scan.consume` matches the ticket's subject, the flow's person). The client never sends it. The ids are checked at the start (every one the person's own pending authorisation awaiting
 them), and again by `confirm` at the end, which is all or nothing.
 """
 from __future__ import annotations
@@ -77,11 +76,11 @@ def verify_factor(svc, actor: Actor, flow_id: str, app: str, code: str | None = 
     require(svc, actor, FUNCTION, ACTION)
     flow, person = stepup.load(svc, MACHINE, actor, flow_id)
     base.require(MACHINE, flow, S.VERIFY)
-    stepup.verify_factor(svc, flow, person, app, offered=FACTORS, purpose=Purpose.ACCOUNT)
+    proof = stepup.verify(svc, flow, person, app, offered=FACTORS, purpose=Purpose.ACCOUNT)
     ids = list((flow.context or {}).get("bindings", []))
     with database.atomic():
         base.transition(svc, MACHINE, flow, S.DONE)
-        items = person_bindings.confirm(svc, actor, ids, verified=True)
+        items = person_bindings.confirm(svc, actor, ids, proof=proof)
     return {"state": S.DONE.value, "items": items}
 
 

@@ -32,7 +32,9 @@ import peewee as pw
 
 from .. import accounts, audit, events, projects
 from ..db import database
+from .. import bindings
 from ..directory import E_BAD_STATE, Directory
+from ..vocab import Party
 from ..errors import AuthzError, register
 from ..ids import MANAGEMENT_NO_RE, USCC_RE, enterprise_domain
 from ..models import Agreement, Binding, Document, Enterprise, Person
@@ -253,7 +255,7 @@ def _bind(svc, actor, person: Person, ent: Enterprise, role: str, *, state: str,
 
 
 def _transition(svc, actor, b: Binding, new_state: str, reason: str, **detail) -> Binding:
-    b = Directory(svc).transition(b, new_state)
+    b = bindings.transition(svc, b, new_state, by=Party.SOURCE)
     _audit(svc, actor, f"binding.{new_state}", f"binding:{b.id}", b.domain, person=b.person.uid,
            identity_type=b.role, reason=reason, **detail)
     events.publish(svc, "binding.changed", binding_snapshot(b, new_state), subject=f"binding:{b.id}")

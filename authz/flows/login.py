@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .. import accounts, audit, loginlog
+from .. import accounts, audit, bindings as bindings_mod, loginlog
 from ..credentials import check_policy
 from ..db import database
 from ..errors import AuthzError, register
 from ..factors import factor as get_factor
+from ..factors.app_scan import E_TICKET_UNKNOWN, TicketKind, consume
 from ..factors.base import ensure_unlocked, guarded, locked_error
 from ..factors.sms import mask_phone
 from ..ids import USCC_RE, enterprise_domain, person_domain
@@ -26,6 +27,8 @@ from ..models_login import CrossRegionProject
 from ..ports import ports_of
 from ..projects import acting_rank, is_handler_identity, sees_all
 from ..sessions import Entry, Identity
+from ..verification import Proof, bound_to
+from ..vocab import BindingState, Method, Party
 from .. import sessions
 from . import base
 
@@ -40,6 +43,10 @@ E_PHONE_EMPTY = register("phone_empty", 422, "您的手机号为空，请您通�
                          "Your phone number is empty: log in by app scan and add a default phone in the account centre")
 E_NO_RELATION = register("no_relation", 403, "未查询到您与该企业的关联关系", "No relation between you and this enterprise was found")
 E_CHOICE = register("choice_invalid", 422, "所选身份不可用", "The chosen identity is not available")
+E_APPLICATION_PENDING = register("application_pending", 403, "您的授权申请尚待企业确认，确认后方可登录",
+                                 "Your application awaits the enterprise's decision; you can log in once it confirms")
+E_CONFIRM_FACE = register("confirm_needs_face", 422, "确认授权需使用税务APP或个人所得税APP扫脸验证",
+                          "Confirming an authorisation needs a face scan with the tax app or the IIT app")
 E_ENTRY_FIELDS = register("entry_fields", 422, "请填写该登录入口所需的企业信息", "This entry needs its enterprise fields")
 
 GENERIC_CODES = {E_PHONE_NOT_FOUND, E_NOT_REGISTERED, E_PASSWORD_WRONG}
@@ -245,9 +252,13 @@ def identity_choices(svc, person, entry: Entry, ent: Enterprise | None, special_
         ids = [{"id": f"b{bid}", "identity_type": b.role, "domain": domain, "enterprise": ent.name,
                 "sub_identity": b.sub_identity}
                for bid, b in sorted(bindings.items()) if f"binding:{bid}" in live]
+        # only what the enterprise or a source created is the person's to confirm (R-BIND-2/3/6); the
+        # person's own applications wait for the enterprise (R-BIND-7, bindings.TRANSITIONS)
         pending = [{"id": f"b{bid}", "identity_type": b.role, "domain": domain, "enterprise": ent.name}
-                   for bid, b in sorted(bindings.items()) if b.state == "pending"]
-        return {"identities": ids, "pending": pending}
+                   for bid, b in sorted(bindings.items())
+                   if b.state == "pending" and bindings_mod.may(b, BindingState.ACTIVE, Party.PERSON)]
+        applied = [bid for bid, b in bindings.items() if b.state == "pending" and bindings_mod.applied_by_person(b)]
+        return {"identities": ids, "pending": pending, "applications": len(applied)}
     if entry == Entry.SPECIAL:
         held = [bindings[int(s.split(":")[1])] for s in live if int(s.split(":")[1]) in bindings]
         main = sorted((b for b in held if sees_all(svc, person.uid, b)), key=acting_rank)
@@ -303,6 +314,9 @@ def _resolve(svc, flow) -> Step:
         if pending:
             flow = base.transition(svc, MACHINE, flow, S.CONFIRM_PENDING)
             return Step(view(svc, flow))
+        if c.get("applications"):
+            _log_identity(svc, flow, E_APPLICATION_PENDING)
+            raise AuthzError(E_APPLICATION_PENDING)
         _log_identity(svc, flow, E_NO_RELATION)
         raise AuthzError(E_NO_RELATION)
     if not c:
@@ -333,22 +347,51 @@ def choose(svc, flow_id: str, choice: str) -> Step:
     return _finish(svc, flow, identity_for(entry, item, c.get("acting")))
 
 
-def confirm_pending(svc, flow_id: str, choice: str) -> Step:
-    """R-LOGIN-3: only pending identities: the person confirms the authorisation (R-BIND-2/3), then enters.
-    Nothing can be done in the enterprise before this step."""
-    from ..directory import Directory
+CONFIRM_PURPOSE = "binding.confirm"
+CONFIRM_FACTORS = ("taxapp", "iitapp")
+
+
+def confirm_pending(svc, flow_id: str, choice: str, factor_name: str) -> dict:
+    """R-LOGIN-3 with R-BIND-6: only pending identities. The person picks the authorisation to confirm
+    and a face scan (the same app scan the account-centre confirm asks) is shown for it; nothing is
+    confirmed until `verify_confirm` collects the scan of this very person."""
     flow = base.load(svc, MACHINE, flow_id)
     base.require(MACHINE, flow, S.CONFIRM_PENDING)
-    entry = Entry(flow.context["entry"])
+    if factor_name not in CONFIRM_FACTORS:
+        raise AuthzError(E_CONFIRM_FACE, errors={"factor": list(CONFIRM_FACTORS)})
+    if not any(i["id"] == choice for i in choices(svc, flow).get("pending", [])):
+        raise AuthzError(E_CHOICE)
+    f = get_factor(factor_name)
+    ensure_unlocked(svc, flow.person.uid, f.method)
+    out = f.begin(svc, bound_to(flow.id_hash, CONFIRM_PURPOSE), purpose=CONFIRM_PURPOSE, person=flow.person)
+    base.update_context(svc, flow, confirm_choice=choice, confirm_factor=f.name)
+    return out
+
+
+def verify_confirm(svc, flow_id: str) -> Step:
+    """Collect the face scan shown by `confirm_pending` (scan_pending while the app has not answered),
+    confirm the chosen authorisation as the person (bindings.transition checks the proof), then enter."""
+    flow = base.load(svc, MACHINE, flow_id)
+    base.require(MACHINE, flow, S.CONFIRM_PENDING)
+    ctx = flow.context or {}
+    choice, factor_name = ctx.get("confirm_choice"), ctx.get("confirm_factor")
+    if not choice or factor_name not in CONFIRM_FACTORS:
+        raise AuthzError(E_TICKET_UNKNOWN)
     item = next((i for i in choices(svc, flow).get("pending", []) if i["id"] == choice), None)
     if item is None:
         raise AuthzError(E_CHOICE)
+    f = get_factor(factor_name)
+    key = bound_to(flow.id_hash, CONFIRM_PURPOSE)
+    guarded(svc, flow.person.uid, f.method, lambda: consume(svc, key, TicketKind.FACE))
+    proof = Proof(flow.person.uid, Method(f.method), f.name, key)
+    entry = Entry(ctx["entry"])
     binding = Binding.get_by_id(int(choice[1:]))
     with database.atomic():
-        Directory(svc).transition(binding, "active")
+        bindings_mod.transition(svc, binding, BindingState.ACTIVE, by=Party.PERSON, proof=proof)
         audit.record(svc, actor=flow.person.uid, identity=binding.role, domain=binding.domain,
-                     action="binding.confirm", target=f"binding:{binding.id}", detail={"via": "enterprise_login"})
-    return _finish(svc, flow, identity_for(entry, item))
+                     action="binding.confirm", target=f"binding:{binding.id}",
+                     detail={"via": "enterprise_login", "face_verified": True, "factor": f.name})
+    return _finish(svc, base.load(svc, MACHINE, flow_id), identity_for(entry, item))
 
 
 def _finish(svc, flow, ident: Identity) -> Step:
@@ -391,6 +434,7 @@ def view(svc, flow, query: str | None = None) -> dict:
         out["choices"] = c.get("identities") or c.get("projects") or c.get("clients") or []
     elif state == S.CONFIRM_PENDING:
         out["pending"] = choices(svc, flow).get("pending", [])
+        out["factors"] = list(CONFIRM_FACTORS)
     return out
 
 

@@ -9,15 +9,18 @@ decision goes through `require` (`ac.person.authorisations <action>`), and per i
 (never the legal representative, R-BIND-11). Every query is scoped to the actor's own person: a binding
 id of someone else is `not_found`.
 
-Face-verification contract (R-BIND-6): `confirm(..., verified=...)` changes nothing unless `verified`
-is True. The API layer sets it to True only when, in the same request, the login helper's face-scan
-port (tax app or IIT app) has reported a successful verification of *this* person (actor.uid) for the
-purpose "confirm authorisation" — one successful scan per confirm request, which may carry several
-bindings (batch confirm). This module never talks to the port itself.
+Face verification (R-BIND-6): `confirm(..., proof=...)` takes the `verification.Proof` of a face scan of
+this person (made by `flows.authorisation_confirm` after the scan was consumed); `bindings.transition`
+refuses the confirmation without one. One scan per confirm request, which may carry several bindings
+(batch confirm).
 """
 from __future__ import annotations
 
+from .. import bindings
 from ..actor import Actor, allowed, require
+from ..bindings import E_FACE
+from ..verification import Proof
+from ..vocab import Party
 from ..audit import record
 from ..directory import E_BAD_STATE, E_USCC
 from ..errors import AuthzError, register
@@ -32,8 +35,6 @@ from .staff import (E_FILTER, E_NOT_REFUSABLE, E_TOO_MANY, HISTORY_STATES, MAX_B
 
 AUTH = "ac.person.authorisations"
 SYNC = "ac.person.authorisations.sync"
-E_FACE = register("face_verification_required", 403, "确认授权前请先完成人脸识别验证",
-                  "Confirming an authorisation needs a face verification first")
 E_ENT_UNKNOWN = register("enterprise_not_found", 404, "未查询到该企业，请核对统一社会信用代码/纳税人识别号",
                          "No enterprise with this unified social credit code")
 
@@ -149,12 +150,12 @@ def list_pending(svc, actor: Actor, *, nationwide: bool = False, province: str |
     return _listing(svc, actor, q, sort, limit, offset)
 
 
-def confirm(svc, actor: Actor, binding_ids: list, *, verified: bool) -> list[dict]:
+def confirm(svc, actor: Actor, binding_ids: list, *, proof: Proof | None) -> list[dict]:
     """Confirm one or more pending authorisations (batch) after a face verification → active
     (R-BIND-6). All or nothing: if any id is not the person's pending authorisation, nothing changes.
     The person's own applications are confirmed by the enterprise, not here."""
     require(svc, actor, AUTH, "confirm")
-    if verified is not True:
+    if proof is None:
         raise AuthzError(E_FACE)
     ids = _ids(binding_ids)
     me = _me(actor)
@@ -164,11 +165,10 @@ def confirm(svc, actor: Actor, binding_ids: list, *, verified: bool) -> list[dic
     for b in rows:
         if b.state != "pending" or b.initiated_by == "person":
             raise AuthzError(E_BAD_STATE)
-    d = directory(svc)
     with flow_transaction(svc):
         for b in rows:
-            changed_event(svc, d.transition(b, "active"), "active")
-            _audit(svc, actor, "authorisation.confirm", b, {"face_verified": True})
+            changed_event(svc, bindings.transition(svc, b, "active", by=Party.PERSON, proof=proof), "active")
+            _audit(svc, actor, "authorisation.confirm", b, {"face_verified": True, "factor": proof.factor})
             after_commit_invalidate(svc, me.uid, b.domain)
     return [person_view(svc, actor, _mine(me, b.id)) for b in rows]
 
@@ -184,7 +184,7 @@ def refuse(svc, actor: Actor, binding_id) -> dict:
     if not integration_marks(b)["refusable"]:
         raise AuthzError(E_NOT_REFUSABLE)
     with flow_transaction(svc):
-        changed_event(svc, directory(svc).transition(b, "refused"), "refused")
+        changed_event(svc, bindings.transition(svc, b, "refused", by=Party.PERSON), "refused")
         _audit(svc, actor, "authorisation.refuse", b)
     return person_view(svc, actor, _mine(me, b.id))
 
@@ -219,7 +219,7 @@ def withdraw_application(svc, actor: Actor, binding_id) -> dict:
     if b.state != "pending" or b.initiated_by != "person":
         raise AuthzError(E_BAD_STATE)
     with flow_transaction(svc):
-        changed_event(svc, directory(svc).transition(b, "withdrawn"), "withdrawn")
+        changed_event(svc, bindings.transition(svc, b, "withdrawn", by=Party.PERSON), "withdrawn")
         _audit(svc, actor, "authorisation.withdraw", b)
     return person_view(svc, actor, _mine(me, b.id))
 
@@ -247,7 +247,7 @@ def end_binding(svc, actor: Actor, binding_id) -> dict:
     if b.state != "active":
         raise AuthzError(E_BAD_STATE)
     with flow_transaction(svc):
-        changed_event(svc, directory(svc).transition(b, "ended"), "ended")
+        changed_event(svc, bindings.transition(svc, b, "ended", by=Party.PERSON), "ended")
         _audit(svc, actor, "authorisation.end", b)
         after_commit_invalidate(svc, me.uid, b.domain)
     return person_view(svc, actor, _mine(me, b.id))

@@ -28,7 +28,9 @@ from ..actor import Actor, allowed, require
 from ..audit import record
 from ..clock import SHANGHAI
 from ..db import database, is_postgres
+from .. import bindings
 from ..directory import E_BAD_STATE, E_FUNCTIONS_EMPTY, E_ROLE_UNKNOWN, Directory
+from ..vocab import Party
 from ..errors import AuthzError, register
 from ..ids import ENT_PREFIX
 from ..masking import mask_doc, mask_name
@@ -458,7 +460,7 @@ def withdraw_staff(svc, actor: Actor, binding_id) -> dict:
     if not integration_marks(b)["withdrawable_online"]:
         raise AuthzError(E_NOT_WITHDRAWABLE)
     with flow_transaction(svc):
-        b2 = directory(svc).transition(b, "withdrawn")
+        b2 = bindings.transition(svc, b, "withdrawn", by=Party.ENTERPRISE)
         changed_event(svc, b2, "withdrawn")
         audit(svc, actor, "staff.withdraw", b2, detail={"person": b.person.uid, "identity_type": b.role})
         after_commit_invalidate(svc, b.person.uid, b.domain)
@@ -482,7 +484,7 @@ def confirm_application(svc, actor: Actor, binding_id, *, functions: list[str] |
         raise AuthzError(E_FUNCTIONS_EMPTY)
     with flow_transaction(svc):
         b1 = d.update_binding(b, functions=fs, valid_until=until)
-        b2 = d.transition(b1, "active")
+        b2 = bindings.transition(svc, b1, "active", by=Party.ENTERPRISE)
         changed_event(svc, b2, "active")
         audit(svc, actor, "staff.application.confirm", b2,
               detail={"person": b.person.uid, "identity_type": b.role, "functions": fs, "valid_until": iso(until)})
@@ -498,7 +500,7 @@ def refuse_application(svc, actor: Actor, binding_id) -> dict:
     if b.state != "pending" or b.initiated_by != "person":
         raise AuthzError(E_BAD_STATE)
     with flow_transaction(svc):
-        b2 = directory(svc).transition(b, "refused")
+        b2 = bindings.transition(svc, b, "refused", by=Party.ENTERPRISE)
         changed_event(svc, b2, "refused")
         audit(svc, actor, "staff.application.refuse", b2, detail={"person": b.person.uid, "identity_type": b.role})
         after_commit_invalidate(svc, b.person.uid, b.domain)
@@ -605,7 +607,7 @@ def delete_staff(svc, actor: Actor, binding_id) -> dict:
     if b.state != "active":
         raise AuthzError(E_BAD_STATE)
     with flow_transaction(svc):
-        b2 = directory(svc).transition(b, "deleted")
+        b2 = bindings.transition(svc, b, "deleted", by=Party.ENTERPRISE)
         changed_event(svc, b2, "deleted")
         audit(svc, actor, "staff.delete", b2, detail={"person": b.person.uid, "identity_type": b.role})
         after_commit_invalidate(svc, b.person.uid, b.domain)

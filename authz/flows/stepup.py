@@ -26,6 +26,8 @@ from ..factors import factor as get_factor
 from ..factors.app_scan import E_TICKET_UNKNOWN, TicketKind, consume
 from ..factors.base import ensure_unlocked, guarded
 from ..masking import mask_phone
+from ..verification import Proof
+from ..vocab import Method
 from ..models import Person, Phone
 from ..models_login import Flow, ScanTicket
 from . import base
@@ -116,8 +118,14 @@ def begin_factor(svc, flow: Flow, person: Person, factor_name: str, *, offered: 
 
 def verify_factor(svc, flow: Flow, person: Person, factor_name: str, *, offered: tuple[str, ...],
                   purpose: codes.Purpose, code: str | None = None) -> str:
+    """`verify`, returning only the factor name (for flows that record which factor was used)."""
+    return verify(svc, flow, person, factor_name, offered=offered, purpose=purpose, code=code).factor
+
+
+def verify(svc, flow: Flow, person: Person, factor_name: str, *, offered: tuple[str, ...],
+           purpose: codes.Purpose, code: str | None = None) -> Proof:
     """Check the factor the flow is waiting for (the code, or collect the confirmed scan) under the
-    lockout; returns the factor name. scan_pending while the app has not answered."""
+    lockout; returns the Proof of what this person passed. scan_pending while the app has not answered."""
     f = get_factor(check_factor(factor_name, offered))
     ctx = flow.context or {}
     if ctx.get("factor") != f.name:
@@ -128,7 +136,7 @@ def verify_factor(svc, flow: Flow, person: Person, factor_name: str, *, offered:
             raise AuthzError(codes.E_CODE_WRONG)
     else:
         guarded(svc, person.uid, f.method, lambda: consume(svc, flow.id_hash, TicketKind.FACE))
-    return f.name
+    return Proof(person.uid, Method(f.method), f.name, flow.id_hash)
 
 
 def scan_state(flow: Flow) -> str | None:

@@ -6,6 +6,7 @@ import pytest
 from api import create_app
 from authz import clients, events
 from authz.models import AuditLog, Binding, Person
+from tests.binding_support import move
 
 ENT = "91360100MA35ABCD1X"
 DOM = "ent:" + ENT
@@ -216,7 +217,7 @@ def _officer_world(http, keys, directory):
     r = http.post(f"{BASE}/enterprises/{ENT}/tax-officers", json={"officers": [{"person": LI, "sub_identity": True}]},
                   headers=h)
     b = r.get_json()["results"][0]
-    directory.transition(Binding.get_by_id(b["binding_id"]), "active")
+    move(directory.svc, Binding.get_by_id(b["binding_id"]), "active")
     return b["person"]
 
 

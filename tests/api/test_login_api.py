@@ -6,6 +6,7 @@ import pytest
 from api import create_app
 from tests.login_support import *  # noqa: F401,F403
 from tests.login_support import PASSWORD, USCC, last_code, make_person, rid
+from tests.binding_support import move
 
 
 @pytest.fixture
@@ -150,7 +151,7 @@ def test_R_LOGIN_4_projects_filed_through_the_integration_api_appear_in_special_
                     json={"officers": [{"person": sub, "sub_identity": True}]}, headers=key)
     assert r.status_code == 200, r.get_json()
     from authz.models import Binding
-    directory.transition(Binding.get_by_id(r.get_json()["results"][0]["binding_id"]), "active")
+    move(directory.svc, Binding.get_by_id(r.get_json()["results"][0]["binding_id"]), "active")
     project = {"uscc": USCC, "kind": "inspection", "name": "长沙办公楼项目", "region": "湖南省长沙市"}
     mine, other = "BY360100202600011234", "BY360100202600025678"
     assert client.put(f"{base}/projects/{mine}", json={**project, "handler": sub}, headers=key).status_code == 200

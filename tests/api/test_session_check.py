@@ -10,6 +10,7 @@ from authz.models import Binding
 from authz.sessions import Entry, Identity
 from tests.login_support import *  # noqa: F401,F403
 from tests.login_support import USCC, CLIENT
+from tests.binding_support import move
 
 ENT = f"ent:{USCC}"
 
@@ -69,7 +70,7 @@ def test_R_AUTHZ_2_logged_out_and_revoked_sessions_allow_nothing(svc, world, cli
     assert check(client, auth, raw, "biz.query", "use")["session_status"] == "expired"
     b = Binding.get((Binding.person == world["officer"]) & (Binding.role == "tax_officer"))
     raw, _ = sessions.create(svc, world["officer"], Identity(Entry.ENTERPRISE, ENT, "tax_officer"))
-    directory.transition(b, "deleted")
+    move(directory.svc, b, "deleted")
     for _ in range(2):  # the first call ends the session; later calls still say why
         out = check(client, auth, raw, "biz.query", "use")
         assert out == {**out, "allowed": False, "session_status": "identity_revoked"}

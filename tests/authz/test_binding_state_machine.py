@@ -32,6 +32,7 @@ from authz.models import (Agreement, AgreementAgent, AuditLog, Binding, ChangeLo
 from authz.models_integration import BindingConstraint, OutboxEvent
 
 from .test_staff import build_world, person_actor
+from tests.binding_support import face_proof, move
 
 USCC = "91360100MA35ABCD1X"
 DOM = enterprise_domain(USCC)
@@ -135,7 +136,7 @@ class BindingMachine(RuleBasedStateMachine):
         if b is None or b.person.uid not in PERSON_SIDE:
             return
         ids = sorted({i} | ({j} if j is not None else set()))
-        out = self._try(pb.confirm, self.svc, person_actor(b.person.uid), ids, verified=True)
+        out = self._try(pb.confirm, self.svc, person_actor(b.person.uid), ids, proof=face_proof(b.person.uid))
         if out is not None:
             self.consented.update(o["id"] for o in out)
 
@@ -223,7 +224,7 @@ class BindingMachine(RuleBasedStateMachine):
         i = self._id(i)
         j = None if j is None else self._id(j)
         ids = sorted({i} | ({j} if j is not None else set()))
-        out = self._try(pb.confirm, self.svc, person_actor(self._who(uid, i, as_owner)), ids, verified=verified)
+        out = self._try(pb.confirm, self.svc, person_actor(self._who(uid, i, as_owner)), ids, proof=face_proof(self._who(uid, i, as_owner)) if verified else None)
         if out is not None:
             assert verified is True, "R-BIND-6: a confirm without face verification succeeded"
             self.consented.update(o["id"] for o in out)
@@ -317,7 +318,7 @@ def test_R_BIND_18_invariant_catches_a_bypass(svc, directory, monkeypatch):
     as if it were an application" (a bypass patched in here) trips it."""
     def bypass(svc_, actor, binding_id, **kw):
         b = staff.binding_in_domain(actor, binding_id)
-        staff.directory(svc_).transition(b, "active")
+        move(svc_, b, "active")
         return {}
 
     BindingMachine.svc, BindingMachine.directory = svc, directory
@@ -380,7 +381,7 @@ def test_R_BIND_5_R_BIND_6_race_confirm_vs_withdraw_exactly_one_wins(svc, w, dir
     final state is the winner's."""
     for b in _fresh_pending(svc, w, directory, ROUNDS):
         uid = b.person.uid
-        res = race(lambda: pb.confirm(svc, person_actor(uid), [b.id], verified=True),
+        res = race(lambda: pb.confirm(svc, person_actor(uid), [b.id], proof=face_proof(uid)),
                    lambda: staff.withdraw_staff(svc, Actor("p-legal", w.dom["E"], "legal_rep"), b.id))
         assert sorted(ok for ok, _ in res) == [False, True], res
         loser = next(v for ok, v in res if not ok)
@@ -394,8 +395,8 @@ def test_R_BIND_6_race_two_confirms_one_wins(svc, w, directory):
     """R-BIND-6: two confirms of the same authorisation (two tabs): one succeeds, one is refused."""
     for b in _fresh_pending(svc, w, directory, ROUNDS):
         uid = b.person.uid
-        res = race(lambda: pb.confirm(svc, person_actor(uid), [b.id], verified=True),
-                   lambda: pb.confirm(svc, person_actor(uid), [b.id], verified=True))
+        res = race(lambda: pb.confirm(svc, person_actor(uid), [b.id], proof=face_proof(uid)),
+                   lambda: pb.confirm(svc, person_actor(uid), [b.id], proof=face_proof(uid)))
         assert sorted(ok for ok, _ in res) == [False, True], res
         assert next(v for ok, v in res if not ok) == "binding_state"
         assert Binding.get_by_id(b.id).state == "active"

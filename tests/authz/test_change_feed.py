@@ -7,6 +7,7 @@ import time
 import pytest
 
 from authz.service import Service
+from tests.binding_support import move
 
 DOM = "ent:91360100MA35ABCD1X"
 REDIS_URL = os.environ.get("AUTHZ_REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
@@ -74,7 +75,7 @@ def test_R_AUTHZ_5_binding_change_reaches_other_worker(settings, svc, directory,
         assert _eventually(lambda: _check_in_thread(other, *args) is True)
         if with_redis:
             assert time.monotonic() - t0 < 1.0, "the Redis wake-up, not the 2 s poll, delivered it"
-        Directory(writer).transition(b, "deleted")
+        move(writer, b, "deleted")
         assert _eventually(lambda: _check_in_thread(other, *args) is False)
     finally:
         other.close()

@@ -7,6 +7,7 @@ from authz import change_signal
 from authz.change_signal import ChangeSignal, default_path
 from authz.directory import Directory
 from authz.service import Service
+from tests.binding_support import move
 
 DOM = "ent:91360100MA35ABCD1X"
 ARGS = ("p-officer", DOM, "biz.query", "use")
@@ -62,7 +63,7 @@ def test_R_AUTHZ_5_other_worker_decides_on_the_change_before_it_polls(settings, 
         b = directory.bind(p, ent, "tax_officer", state="active", origin="hall")
         svc.announce()
         assert _decide_in_thread(other) is True
-        directory.transition(b, "deleted")
+        move(directory.svc, b, "deleted")
         svc.announce()
         assert _decide_in_thread(other) is False
     finally:

@@ -8,10 +8,11 @@ import datetime as dt
 
 import pytest
 
-from authz import directory as directory_mod
+from authz import bindings as directory_mod
 from authz.clock import Clock
 from authz.errors import AuthzError
 from authz.models import Binding, ChangeLog, Document, Enterprise, Person
+from tests.binding_support import move
 
 USCC = "91360100MA35ABCD1X"
 
@@ -43,11 +44,11 @@ def _run(directory) -> tuple[list, list, list]:
     b = directory.bind(q, ent, "invoice_officer", state="pending", origin="enterprise", functions=["biz.query"],
                        valid_until=dt.date(2027, 1, 31), initiated_by="person", sub_identity=True)
     out += [_plain(a), _plain(b)]
-    out.append(_plain(directory.transition(a, "deleted")))  # person cached on the binding
+    out.append(_plain(move(directory.svc, a, "deleted")))  # person cached on the binding
     fresh = Binding.get_by_id(b.id)  # person not loaded: its uid comes from the database
-    out.append(_plain(directory.transition(fresh, "active")))
+    out.append(_plain(move(directory.svc, fresh, "active")))
     with pytest.raises(AuthzError) as err:
-        directory.transition(fresh, "refused")  # stale: the row is active now
+        move(directory.svc, fresh, "refused")  # stale: the row is active now
     out.append(err.value.code)
     with pytest.raises(AuthzError) as err:
         directory.bind(q, ent, "tax_officer", state="deleted", origin="hall")
@@ -95,10 +96,10 @@ def test_R_BIND_10_transition_answers_like_a_reread(directory):
                        functions=["biz.query"])
     assert Binding.get_by_id(b.id).__data__ == {"assist_functions": None, **b.__data__}  # as Binding.create
     n = ChangeLog.select().count()
-    b2 = directory.transition(Binding.get_by_id(b.id), "ended")
+    b2 = move(directory.svc, Binding.get_by_id(b.id), "ended")
     assert b2.__data__ == Binding.get_by_id(b.id).__data__
     assert b2.valid_until == dt.date(2027, 1, 31) and b2.functions == ["biz.query"] and b2.enabled is True
     assert ChangeLog.select().count() == n + 1
     with pytest.raises(AuthzError):
-        directory.transition(b, "deleted")  # b still says active; the row is ended
+        move(directory.svc, b, "deleted")  # b still says active; the row is ended
     assert ChangeLog.select().count() == n + 1

@@ -2,6 +2,7 @@
 import datetime as dt
 
 from authz.enforcer import reference_enforcer
+from tests.binding_support import move
 
 
 def _world(directory):
@@ -45,7 +46,7 @@ def test_R_BIND_6_pending_grants_nothing_until_confirmed(svc, directory):
                        functions=["biz.invoice_use", "biz.query"])
     e, dom = svc.enforcer, "ent:91360100MA35ABCD1X"
     assert not e.can("p-officer", dom, "biz.invoice_use", "use")
-    directory.transition(b, "active")
+    move(directory.svc, b, "active")
     assert e.can("p-officer", dom, "biz.invoice_use", "use")
     assert not e.can("p-officer", dom, "biz.declare_pay", "use"), "outside the function set"
 

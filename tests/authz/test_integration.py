@@ -12,6 +12,7 @@ from authz.errors import AuthzError
 from authz.flows import integration as integ
 from authz.models import Agreement, AuditLog, Binding, Enterprise, Person
 from authz.models_integration import OutboxEvent
+from tests.binding_support import move
 
 ACTOR = "service:tax-registration"
 ENT = "91360100MA35ABCD1X"
@@ -164,7 +165,7 @@ def test_R_BIND_2_finance_officer_arrives_pending_and_cannot_be_refused(svc, dir
     assert (c.refusable, c.withdrawable_online, c.source_ref) == (False, False, "TR-2026-0001")
     e, who = svc.enforcer, uid(LI)
     assert not e.can(who, DOM, "biz.declare_pay", "use")
-    directory.transition(Binding.get_by_id(out["binding_id"]), "active")  # the person confirms
+    move(directory.svc, Binding.get_by_id(out["binding_id"]), "active")  # the person confirms
     assert e.can(who, DOM, "biz.declare_pay", "use")
 
 
@@ -208,7 +209,7 @@ def test_R_BIND_3_core_tax_officers_arrive_pending(svc, directory):
     assert b["sub_identity"] and b["refusable"] and not b["withdrawable_online"], "added offline in core tax"
     e = svc.enforcer
     assert not e.can(uid(LI), DOM, "biz.query", "use")
-    directory.transition(Binding.get_by_id(a["binding_id"]), "active")
+    move(directory.svc, Binding.get_by_id(a["binding_id"]), "active")
     assert e.can(uid(LI), DOM, "biz.query", "use") and not e.can(uid(LI), DOM, "biz.declare_pay", "use")
 
 
@@ -220,7 +221,7 @@ def test_R_BIND_3_resend_does_not_reopen_a_refused_binding(svc, directory):
     bid = first["results"][0]["binding_id"]
     assert not integ.report_tax_officers(svc, ACTOR, uscc=ENT, reference="CT-1",
                                          officers=[{"person": LI}])["changed"]
-    directory.transition(Binding.get_by_id(bid), "refused")
+    move(directory.svc, Binding.get_by_id(bid), "refused")
     again = integ.report_tax_officers(svc, ACTOR, uscc=ENT, reference="CT-1", officers=[{"person": LI}])
     assert not again["changed"] and again["results"][0]["state"] == "refused"
     fresh = integ.report_tax_officers(svc, ACTOR, uscc=ENT, reference="CT-2", officers=[{"person": LI}])
@@ -267,7 +268,7 @@ def test_R_BIND_3_hall_needs_a_known_person_and_ends_bindings_at_once(svc, direc
     assert err.value.code == "integ_person_unknown"
     p = directory.create_person("李四", "resident_id", LI["doc_number"], registered=True)
     b = integ.hall_add_binding(svc, ACTOR, uscc=ENT, person=LI, identity_type="tax_officer", operator="H1")
-    directory.transition(Binding.get_by_id(b["binding_id"]), "active")
+    move(directory.svc, Binding.get_by_id(b["binding_id"]), "active")
     assert svc.enforcer.can(p.uid, DOM, "biz.query", "use")
     ended = integ.hall_end_binding(svc, ACTOR, b["binding_id"], operator="H1")
     assert ended["state"] == "ended" and not svc.enforcer.can(p.uid, DOM, "biz.query", "use")
@@ -498,7 +499,7 @@ def _project_world(svc, directory):
     out = integ.report_tax_officers(svc, ACTOR, uscc=ENT, reference="CT-P", officers=[
         {"person": LI, "sub_identity": True}, {"person": WANG}])
     for r in out["results"]:
-        directory.transition(Binding.get_by_id(r["binding_id"]), "active")
+        move(directory.svc, Binding.get_by_id(r["binding_id"]), "active")
     return {r["person"]: r["binding_id"] for r in out["results"]}
 
 

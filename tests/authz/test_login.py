@@ -224,7 +224,11 @@ def test_R_LOGIN_3_pending_only_cannot_act_before_confirming(svc, world):
     assert LoginSession.select().where(LoginSession.person == world["pending"]).count() == 0
     assert not svc.enforcer.can("p-pending", dom, "biz.declare_pay", "use")
     assert err(login.choose, svc, fid, step.view["pending"][0]["id"]).code == "flow_state"
-    done = login.confirm_pending(svc, fid, step.view["pending"][0]["id"])
+    t = login.confirm_pending(svc, fid, step.view["pending"][0]["id"], "taxapp")
+    assert err(login.verify_confirm, svc, fid).code == "scan_pending"  # R-BIND-6: nothing before the face
+    assert Binding.get(Binding.person == world["pending"]).state == "pending"
+    confirm(svc, t["ticket"], app="taxapp", person_uid="p-pending")
+    done = login.verify_confirm(svc, fid)
     row = sessions.resolve(svc, done.session)
     assert row.role == "tax_officer" and svc.enforcer.can("p-pending", dom, "biz.declare_pay", "use")
     assert Binding.get_by_id(row.binding_id).state == "active"

@@ -4,6 +4,7 @@ import pytest
 
 from authz import migrations
 from authz.models import Binding, Person
+from tests.binding_support import move
 
 
 def test_upgrade_is_idempotent_and_keeps_data(svc, directory):
@@ -37,7 +38,7 @@ def test_R_BIND_4_database_refuses_a_second_live_binding_of_the_same_type(svc, d
     with pytest.raises(peewee.IntegrityError):
         with svc.db.atomic():
             directory.bind(p, ent, "tax_officer", state="pending", origin="enterprise")
-    directory.transition(b, "withdrawn")
+    move(directory.svc, b, "withdrawn")
     directory.bind(p, ent, "tax_officer", state="pending", origin="enterprise")  # history does not block
 
 

@@ -11,6 +11,9 @@ from authz.errors import AuthzError
 from authz.flows import integration, staff
 from authz.flows import person_bindings as pb
 from authz.models import AuditLog, Binding
+from authz.verification import Proof
+from authz.vocab import Method
+from tests.binding_support import face_proof
 from authz.models_integration import OutboxEvent
 
 from .test_staff import E_USCC, PEOPLE, X_USCC, actor, assert_no_leak, build_world, person_actor, snapshot
@@ -35,7 +38,7 @@ def test_R_BIND_6_add_confirm_end_to_end(svc, w):
     me = person_actor("p-out")
     assert v["id"] in ids(pb.list_pending(svc, me, nationwide=True))
     assert not svc.enforcer.can("p-out", w.dom["E"], "biz.query", "use")
-    [out] = pb.confirm(svc, me, [v["id"]], verified=True)
+    [out] = pb.confirm(svc, me, [v["id"]], proof=face_proof(me.uid))
     assert out["state"] == "active" and out["status"] == "enabled" and out["actions"] == ["end", "sync"]
     assert svc.enforcer.can("p-out", w.dom["E"], "biz.declare_pay", "use")
     assert not svc.enforcer.can("p-out", w.dom["E"], "biz.invoice_use", "use")
@@ -49,12 +52,12 @@ def test_R_BIND_6_batch_confirm_needs_face_verification(svc, w):
     me = person_actor("p-new2")
     batch = [w.b.pending_admin.id, w.b.hall.id]
     before = snapshot()
-    for flag in (False, None, "true", 1):
+    for proof in (None, face_proof("p-other"), Proof("p-new2", Method.SMS, "sms", "x")):
         with pytest.raises(AuthzError) as e:
-            pb.confirm(svc, me, batch, verified=flag)
+            pb.confirm(svc, me, batch, proof=proof)
         assert e.value.code == "face_verification_required"
     assert snapshot() == before
-    out = pb.confirm(svc, me, batch, verified=True)
+    out = pb.confirm(svc, me, batch, proof=face_proof(me.uid))
     assert [o["state"] for o in out] == ["active", "active"]
     assert svc.enforcer.can("p-new2", w.dom["E"], "ac.staff", "view")
 
@@ -66,7 +69,7 @@ def test_R_BIND_6_batch_confirm_is_all_or_nothing(svc, w):
     before = snapshot()
     for bad in (w.b.app_tax.id, w.b.pending_tax.id, 987654):
         with pytest.raises(AuthzError) as e:
-            pb.confirm(svc, me, [w.b.pending_admin.id, bad], verified=True)
+            pb.confirm(svc, me, [w.b.pending_admin.id, bad], proof=face_proof(me.uid))
         assert e.value.code in ("binding_state", "not_found")
         assert snapshot() == before
 
@@ -79,7 +82,7 @@ def test_R_BIND_6_refuse_goes_to_history_on_both_sides(svc, w):
     assert w.b.pending_tax.id in ids(pb.list_history(svc, me))
     assert w.b.pending_tax.id in ids(staff.list_history(svc, actor(w, "legal_rep"), state="refused"))
     with pytest.raises(AuthzError) as e:
-        pb.confirm(svc, me, [w.b.pending_tax.id], verified=True)
+        pb.confirm(svc, me, [w.b.pending_tax.id], proof=face_proof(me.uid))
     assert e.value.code == "binding_state"
 
 
@@ -94,7 +97,7 @@ def test_R_BIND_2_finance_officer_binding_cannot_be_refused(svc, w, directory):
     with pytest.raises(AuthzError) as e:
         pb.refuse(svc, me, b.id)
     assert e.value.code == "binding_not_refusable"
-    assert pb.confirm(svc, me, [b.id], verified=True)[0]["state"] == "active"
+    assert pb.confirm(svc, me, [b.id], proof=face_proof(me.uid))[0]["state"] == "active"
 
 
 # ---- R-BIND-7 applications
@@ -107,7 +110,7 @@ def test_R_BIND_7_apply_then_enterprise_confirms(svc, w):
     entry = next(i for i in staff.list_pending(svc, actor(w, "legal_rep"))["items"] if i["id"] == out["id"])
     assert entry["actions"] == ["confirm", "refuse"]
     with pytest.raises(AuthzError) as e:
-        pb.confirm(svc, me, [out["id"]], verified=True)
+        pb.confirm(svc, me, [out["id"]], proof=face_proof(me.uid))
     assert e.value.code == "binding_state"
     staff.confirm_application(svc, actor(w, "finance_officer"), out["id"], functions=["biz.query"])
     assert svc.enforcer.can("p-out", w.dom["E"], "biz.query", "use")
@@ -216,7 +219,7 @@ def test_R_AUTHZ_1_person_flows_need_the_personal_identity_and_own_ids(svc, w):
     changes."""
     before = snapshot()
     ent_identity = Actor("p-new", w.dom["X"], "tax_officer")
-    for call in (lambda a: pb.list_pending(svc, a), lambda a: pb.confirm(svc, a, [w.b.pending_tax.id], verified=True),
+    for call in (lambda a: pb.list_pending(svc, a), lambda a: pb.confirm(svc, a, [w.b.pending_tax.id], proof=face_proof(a.uid)),
                  lambda a: pb.refuse(svc, a, w.b.pending_tax.id), lambda a: pb.end_binding(svc, a, w.b.xtax.id),
                  lambda a: pb.apply(svc, a, uscc=E_USCC, identity_type="tax_officer"),
                  lambda a: pb.clear_history(svc, a)):
@@ -227,7 +230,7 @@ def test_R_AUTHZ_1_person_flows_need_the_personal_identity_and_own_ids(svc, w):
             call(Actor("p-new", "person:p-out", "self"))
         assert e.value.code == "forbidden"
     other = person_actor("p-out")
-    for call in (lambda: pb.confirm(svc, other, [w.b.pending_tax.id], verified=True),
+    for call in (lambda: pb.confirm(svc, other, [w.b.pending_tax.id], proof=face_proof(other.uid)),
                  lambda: pb.refuse(svc, other, w.b.pending_tax.id),
                  lambda: pb.withdraw_application(svc, other, w.b.app_tax.id),
                  lambda: pb.end_binding(svc, other, w.b.tax.id),
@@ -241,7 +244,7 @@ def test_R_AUTHZ_1_person_flows_need_the_personal_identity_and_own_ids(svc, w):
 def test_R_LOG_2_person_binding_actions_audited_under_the_enterprise(svc, w):
     """R-LOG-2: confirm, refuse, apply, withdraw and end are audited with the person as actor and the
     enterprise's domain, so both the person's and the enterprise's audit views show them."""
-    pb.confirm(svc, person_actor("p-new2"), [w.b.pending_admin.id], verified=True)
+    pb.confirm(svc, person_actor("p-new2"), [w.b.pending_admin.id], proof=face_proof("p-new2"))
     pb.withdraw_application(svc, person_actor("p-new2"), w.b.app_tax.id)
     pb.refuse(svc, person_actor("p-new"), w.b.pending_tax.id)
     out = pb.apply(svc, person_actor("p-out"), uscc=E_USCC, identity_type="tax_officer")
@@ -278,7 +281,7 @@ def test_R_BIND_2_tax_report_finance_officer_through_the_integration_port(svc, w
     with pytest.raises(AuthzError) as e:
         staff.withdraw_staff(svc, actor(w, "legal_rep"), bid)
     assert e.value.code == "forbidden", "no withdraw rule for a finance officer in rules.csv"
-    assert pb.confirm(svc, me, [bid], verified=True)[0]["state"] == "active"
+    assert pb.confirm(svc, me, [bid], proof=face_proof(me.uid))[0]["state"] == "active"
 
 
 def test_R_BIND_3_hall_and_core_tax_bindings_not_withdrawable_online(svc, w):
@@ -296,7 +299,7 @@ def test_R_BIND_3_hall_and_core_tax_bindings_not_withdrawable_online(svc, w):
             staff.withdraw_staff(svc, legal, bid)
         assert e.value.code == "binding_not_withdrawable"
     assert pb.refuse(svc, person_actor("p-out"), core)["state"] == "refused"
-    assert pb.confirm(svc, person_actor("p-new"), [hall], verified=True)[0]["state"] == "active"
+    assert pb.confirm(svc, person_actor("p-new"), [hall], proof=face_proof("p-new"))[0]["state"] == "active"
 
 
 def assert_no_personal_data(payload) -> None:
@@ -336,7 +339,7 @@ def test_R_BIND_15_every_binding_change_publishes_binding_changed(svc, w):
     legal = actor(w, "legal_rep")
     v = staff.add_staff(svc, legal, name="岳不群英", doc_type="resident_id", doc_number="360102198809099997",
                         identity_type="tax_officer", risk_confirmed=True)
-    pb.confirm(svc, person_actor("p-out"), [v["id"]], verified=True)
+    pb.confirm(svc, person_actor("p-out"), [v["id"]], proof=face_proof("p-out"))
     staff.manage_staff(svc, legal, v["id"], functions=["biz.query"])
     staff.delete_staff(svc, legal, v["id"])
     evs = list(OutboxEvent.select().where((OutboxEvent.kind == "binding.changed")

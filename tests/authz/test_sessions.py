@@ -11,6 +11,7 @@ from authz.models_login import LoginSession
 from authz.sessions import EndReason, Entry, Identity
 from tests.login_support import *  # noqa: F401,F403
 from tests.login_support import USCC
+from tests.binding_support import move
 
 ENT = f"ent:{USCC}"
 
@@ -96,7 +97,7 @@ def test_R_BIND_10_deleting_staff_refuses_their_session_at_once(svc, world, dire
     b = Binding.get((Binding.person == world["officer"]) & (Binding.role == "tax_officer"))
     raw, _ = open_session(svc, world["officer"], role="tax_officer", binding_id=b.id)
     mine, _ = sessions.create(svc, world["officer"], Identity(Entry.PERSONAL, "person:p-officer", "self"))
-    directory.transition(b, "deleted")
+    move(directory.svc, b, "deleted")
     e = err(sessions.resolve, svc, raw)
     assert e.code == "identity_revoked" and e.status == 401
     assert err(sessions.resolve, svc, raw).code == "identity_revoked"  # it stays ended, and says why

@@ -15,6 +15,7 @@ from authz.errors import AuthzError
 from authz.flows import staff
 from authz.ids import enterprise_domain, person_domain
 from authz.models import AuditLog, Binding
+from tests.binding_support import move
 
 E_USCC = "91360100MA35ABCD1X"
 G_USCC = "91360100MA35AGNC2Y"
@@ -79,7 +80,7 @@ def build_world(svc, directory) -> SimpleNamespace:
     w.b.app_tax = b(w.p["p-new2"], w.E, "tax_officer", state="pending", origin="application", initiated_by="person")
     w.b.hall = b(w.p["p-new2"], w.E, "invoice_officer", state="pending", origin="hall", initiated_by="hall")
     w.b.hist = b(w.p["p-new"], w.E, "invoice_officer", state="active", origin="enterprise")
-    directory.transition(w.b.hist, "deleted")
+    move(directory.svc, w.b.hist, "deleted")
     for role in ("legal_rep", "finance_officer", "tax_officer", "invoice_officer", "admin"):
         b(w.p[HOLDERS[role][1]], w.G, role, state="active", origin="registration" if role == "legal_rep" else "enterprise")
     w.b.xlegal = b(w.p["p-xlegal"], w.X, "legal_rep", state="active", origin="registration")

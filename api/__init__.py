@@ -25,13 +25,15 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         JSON_AS_ASCII=False,
+        MAX_CONTENT_LENGTH=service.settings.max_body_kib * 1024,
     )
     app.json.ensure_ascii = False
     app.extensions["authz"] = service
     api = errors.ServiceApi(app, spec_kwargs={"info": {"description": "Check endpoints for services, login "
                                                        "flows and the account centre. Errors: {code, status, "
                                                        "message, errors}; English with Accept-Language: en. No string may contain a NUL "
-                                                       "character (refused with 422 validation_failed)."}})
+                                                       "character, an unpaired UTF-16 surrogate or JSON nested deeper than 32 levels (refused with 422 "
+                                                       "validation_failed); a body over AUTHZ_MAX_BODY_KIB answers 413 payload_too_large."}})
     api.spec.components.security_scheme("serviceKey", SERVICE_SCHEME)
     from .session import SESSION_SCHEMES
     for name, scheme in SESSION_SCHEMES.items():
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     @app.before_request
     def _open():
         g.t0 = time.perf_counter()
-        errors.refuse_nul()
+        errors.refuse_bad_input()
         db.connect(reuse_if_open=True)
         service.catch_up()  # a change announced by another worker on this host is read before deciding
 

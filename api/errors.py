@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import jsonify, request
 from flask_smorest import Api
@@ -13,7 +14,7 @@ log = logging.getLogger("api.errors")
 
 HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 415: "unsupported_media_type",
-              422: "validation_failed", 429: "rate_limited", 503: "unavailable"}
+              413: "payload_too_large", 422: "validation_failed", 429: "rate_limited", 503: "unavailable"}
 
 
 def language() -> str:
@@ -56,15 +57,46 @@ class ServiceApi(Api):
 
 
 _NUL_MARKERS = (b"\x00", b"\\u0000", b"%00")
+MAX_JSON_DEPTH = 32  # no request schema nests deeper than a few levels
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+# a JSON-escaped UTF-16 surrogate that is not part of a pair: it decodes to a str that no database
+# (and no UTF-8 encoder) can take
+_LONE_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                             rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
-def refuse_nul() -> None:
-    """No field anywhere may carry a NUL character (PostgreSQL cannot store one): refuse it up front
-    with the same 422 a validator gives, for the body (raw or JSON-escaped) and the query string."""
+def _json_depth(raw: bytes) -> int:
+    depth = deepest = 0
+    for m in _JSON_TOKENS.finditer(raw):
+        t = m.group()
+        if t in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif t in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+def refuse_bad_input() -> None:
+    """Input no handler can take is refused up front with the same 422 a validator gives, so it never
+    reaches a decoder or a database as a 500 (issue 10 finding 8): a NUL character anywhere (PostgreSQL
+    cannot store one), a lone surrogate in a JSON string, JSON nested deeper than MAX_JSON_DEPTH.
+    The body size limit is Flask's MAX_CONTENT_LENGTH (AUTHZ_MAX_BODY_KIB), answered 413."""
     raw = request.get_data(cache=True) or b""
     query = request.query_string or b""
     if any(m in raw.lower() for m in _NUL_MARKERS[:2]) or b"%00" in query or "\x00" in request.path:
         raise AuthzError("validation_failed", errors={"request": ["NUL characters are not allowed"]})
+    if b"\\u" in raw and _LONE_SURROGATE.search(raw):
+        raise AuthzError("validation_failed", errors={"request": ["unpaired UTF-16 surrogates are not allowed"]})
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _json_depth(raw) > MAX_JSON_DEPTH:
+        raise AuthzError("validation_failed", errors={"request": [f"JSON nested deeper than {MAX_JSON_DEPTH} levels"]})
+    try:
+        request.path.encode("utf-8")
+        request.query_string.decode("utf-8")
+        for v in request.args.values():
+            v.encode("utf-8")
+    except UnicodeError:
+        raise AuthzError("validation_failed", errors={"request": ["the URL is not valid UTF-8"]}) from None
 
 
 def register(app, api: ServiceApi) -> None:

@@ -28,6 +28,7 @@ class Settings:
     change_poll_ms: int = 50  # how often a worker looks at the change log for other workers' writes
     change_signal_path: str = ""  # same-host change counter file ("" beside the SQLite file / in the temp dir; "off")
     batch_limit: int = 200
+    max_body_kib: int = 1024  # a larger request body is refused with 413 before anything reads it
     # sessions (R-LOGIN-13)
     session_idle_minutes: int = 30
     session_absolute_hours: int = 8

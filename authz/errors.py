@@ -15,6 +15,7 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
     "method_not_allowed": (405, "不支持该请求方法", "The method is not allowed for this resource"),
     "conflict": (409, "数据已被修改，请刷新后重试", "The data changed meanwhile; refresh and try again"),
     "unsupported_media_type": (415, "请求内容类型不受支持", "Unsupported content type"),
+    "payload_too_large": (413, "请求内容过大", "The request body is too large"),
     "rate_limited": (429, "操作过于频繁，请稍后再试", "Too many requests; try again later"),
     "internal_error": (500, "服务内部错误", "Internal error"),
     "unavailable": (503, "服务暂不可用，请稍后重试", "The service is temporarily unavailable"),

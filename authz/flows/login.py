@@ -84,6 +84,12 @@ class Step:
     session_row: object = None
 
 
+def unknown_subject(account: str) -> str:
+    """The lockout subject of an account string that names nobody (generic-error mode only)."""
+    import hashlib
+    return "unknown:" + hashlib.sha256((account or "").strip().lower().encode()).hexdigest()[:32]
+
+
 def _err(svc, code: str, **params) -> AuthzError:
     """R-LOGIN-12: the manuals' hints, or one generic message when the deployment chose that."""
     if svc.settings.generic_login_errors and code in GENERIC_CODES:
@@ -120,8 +126,12 @@ def start(svc, *, entry: str, account: str, password: str, uscc: str | None = No
     doc = accounts.primary_document(person) if person else None
     log = dict(entry=entry.value, step="password", account_type=account_type, ip=ip, uscc=ctx.get("uscc", ""))
 
-    if person is not None:
-        until = ports.counters.locked_until(person.uid, "password", now)
+    # R-LOGIN-12 with generic errors: an unknown account is counted and locked like a real one under a
+    # subject derived from the account string, so the 5th wrong password answers 423 either way
+    subject = person.uid if person is not None else (
+        unknown_subject(account) if svc.settings.generic_login_errors else None)
+    if subject is not None:
+        until = ports.counters.locked_until(subject, "password", now)
         if until:
             ports.hasher.verify_person(None, password)  # same cost as any other answer
             loginlog.record(svc, person=person, outcome="account_locked", **log)
@@ -130,6 +140,8 @@ def start(svc, *, entry: str, account: str, password: str, uscc: str | None = No
     if person is None:
         code = E_PHONE_NOT_FOUND if account_type == "phone" else E_NOT_REGISTERED
         loginlog.record(svc, outcome=code, **log)
+        if subject is not None and (until := ports.counters.fail(subject, "password", now)):
+            raise locked_error(until)
         raise _err(svc, code)
     if not ok:
         until = ports.counters.fail(person.uid, "password", now)

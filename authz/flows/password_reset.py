@@ -59,7 +59,8 @@ def begin_factor(svc, flow_id: str, factor_name: str, phone: str | None = None) 
         if not accounts.PHONE_RE.fullmatch(phone or ""):
             raise AuthzError("phone_invalid")
         if person is None or phone not in accounts.phones_of(person):
-            if svc.settings.generic_login_errors:  # same answer whether or not the account or phone exists
+            if svc.settings.generic_login_errors:  # same answer whether or not the account or phone exists:
+                ports_of(svc).counters.take_sms(phone, svc.clock.time())  # the same quota, the same 429
                 return {"factor": "sms", "phone": mask_phone(phone), "expires_in": svc.settings.code_ttl_seconds}
             raise AuthzError(E_PHONE_NOT_MINE)
     if person is not None:

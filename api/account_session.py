@@ -122,12 +122,16 @@ class SessionCheck(MethodView):
     @check_blp.response(200, SessionCheckResponse)
     @check_blp.alt_response(401, response="DEFAULT_ERROR", description="Missing or invalid service key")
     def post(self, body):
-        """May the holder of this session do this now? Decided for the session's current identity."""
+        """May the holder of this session do this now? Decided for the session's current identity.
+
+        A read: asking does not count as the person's activity, so it never moves the session's idle timer
+        (R-LOGIN-13, issue 10 finding 12); a session idle past the limit answers `session_status: expired`
+        however often services ask. Only the person's own requests keep it alive."""
         s = svc()
         out = {"allowed": False, "object": body["object"], "action": body["action"],
                "policy": s.enforcer.index.digest[:12]}
         try:
-            row = sessions.resolve(s, body["session"])
+            row = sessions.resolve(s, body["session"], touch=False)
         except AuthzError as err:
             out["session_status"] = {"session_required": "unknown"}.get(err.code,
                                                                          "expired" if err.code == "session_expired"

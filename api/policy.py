@@ -33,21 +33,26 @@ class Policy(MethodView):
     @blp.doc(**SECURED)
     @blp.arguments(s.PolicyReloadRequest)
     @blp.response(200, s.PolicyReloadResponse)
-    @blp.alt_response(422, schema=s.Error, description="The rule file has errors; the last good policy stays")
+    @blp.alt_response(422, schema=s.Error, description="The rule file has errors (a field with a line break, "
+                      "NUL or lone surrogate included: bad_character); the last good policy stays")
+    @blp.alt_response(409, schema=s.Error, description="policy_mass_removal: the file removes more than half of the "
+                      "lines in force and `force` is not set; errors has the diff counts; the policy stays")
     @blp.alt_response(401, response="DEFAULT_ERROR", description="Missing or invalid service key")
     def put(self, body):
-        """Validate a rule file and put it in force in every worker and instance (R-AUTHZ-4)."""
+        """Validate a rule file and put it in force in every worker and instance (R-AUTHZ-4). A file that
+        removes more than half of the lines in force (an empty one: all) is refused unless `force` is true;
+        a dry run is refused the same way, so it tells whether the real reload would be."""
         svc = current_app.extensions["authz"]
         try:
             new = pol.parse(body["source"])
         except pol.PolicyInvalid as exc:
             raise AuthzError("policy_invalid", errors=[{"line": e.line, "code": e.code, "message": e.message}
                                                        for e in exc.errors])
-        d = pol.diff(svc.enforcer.index, new)
+        d = pol.guard_removal(svc.enforcer.index, new, force=body["force"])
         if body.get("dry_run"):
             return {"digest": new.digest, "applied": False, "added": d.added, "removed": d.removed}
         index, _ = policystore.install(svc.settings.model_path, body["source"], by=f"service:{g.client.name}")
         svc.enforcer.reload(index)
         audit.record(svc, actor=f"service:{g.client.name}", action="policy.reload", target=index.digest,
-                     detail={"added": len(d.added), "removed": len(d.removed)})
+                     detail={"added": len(d.added), "removed": len(d.removed), "forced": body["force"]})
         return {"digest": index.digest, "applied": True, "added": d.added, "removed": d.removed}

@@ -175,6 +175,9 @@ class PolicyReloadRequest(Schema):
     source = fields.String(required=True, validate=validate.Length(min=1, max=2_000_000),
                            metadata={"description": "The full text of the rule file"})
     dry_run = fields.Boolean(load_default=False)
+    force = fields.Boolean(load_default=False, metadata={
+        "description": "Apply a file that removes more than half of the p/p2/g2 lines in force (an empty file "
+                       "removes all of them); without it such a file is refused with 409 policy_mass_removal"})
 
 
 class LintErrorView(Schema):

@@ -411,14 +411,20 @@ def policy_diff(env: Env, files: tuple[str, ...], url: str | None, key: str | No
 @click.argument("file", required=False)
 @click.option("--url", help="Reload a running service through its API (needs --key)")
 @click.option("--key", envvar="AUTHZ_KEY", help="Service key with the policy scope (or AUTHZ_KEY)")
+@click.option("--force", is_flag=True,
+              help="Apply a file that removes more than half of the rule lines in force (an empty file: all)")
 @click.pass_obj
-def policy_reload(env: Env, file: str | None, url: str | None, key: str | None) -> None:
-    """Validate a rule file and put it in force; a broken file is refused and nothing changes."""
+def policy_reload(env: Env, file: str | None, url: str | None, key: str | None, force: bool) -> None:
+    """Validate a rule file and put it in force; a broken file, or one removing most of the rules in force
+    (unless --force), is refused and nothing changes."""
     settings = env.get_settings()
     path = file or settings.rules_path
     text = read_text(path)
     if url:
-        status, payload = _http("PUT", _policy_url(url), key, {"source": text})
+        body = {"source": text, "force": True} if force else {"source": text}
+        status, payload = _http("PUT", _policy_url(url), key, body)
+        if status == 409 and payload.get("code") == pol.E_MASS_REMOVAL:
+            _mass_removal(payload.get("message", ""))
         if status == 422 and isinstance(payload.get("errors"), list):
             errors = [(path, pol.LintError(e.get("line", 0), e.get("code", ""), e.get("message", "")))
                       for e in payload["errors"]]
@@ -440,17 +446,27 @@ def policy_reload(env: Env, file: str | None, url: str | None, key: str | None) 
             click.echo(f"{path}: already in force (policy {new.digest[:12]}); nothing changed")
             return
         try:
+            pol.guard_removal(current, new, force=force)
+        except AuthzError as exc:
+            _mass_removal(exc.message("en"))
+        try:
             index, diff = policystore.install(settings.model_path, text, by="cli")
         except pol.PolicyInvalid as exc:  # the model itself is broken
             print_lint_errors([(settings.model_path if e.line == 0 else path, e) for e in exc.errors])
             sys.exit(1)
         audit.record(svc, actor="cli", action="policy.reload", target=index.digest,
                      detail={"added": len(diff.added) if diff else len(index.rules),
-                             "removed": len(diff.removed) if diff else 0})
+                             "removed": len(diff.removed) if diff else 0, "forced": force})
     if diff is not None:
         print_diff(current, index, "previous policy", path)
     click.echo(f"installed {path}: policy {index.digest[:12]} in force; running workers apply it within "
                f"{settings.change_poll_ms} ms")
+
+
+def _mass_removal(message: str) -> None:
+    click.echo(f"refused: {message}", err=True)
+    click.echo("run `authz policy diff` to see what would go; --force applies it anyway", err=True)
+    sys.exit(1)
 
 
 def _check_arg(regex, what: str):

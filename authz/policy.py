@@ -8,6 +8,7 @@ file loads unchanged into a plain `casbin.Enforcer`, which the tests use as the 
 from __future__ import annotations
 
 import csv
+import re
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import casbin
 
+from .errors import AuthzError, register
 from .ids import DOMAIN_RE, TOKEN_RE
 from .vocab import ENTRIES
 
@@ -22,6 +24,16 @@ BUILTIN_KINDS = ("kind:ordinary", "kind:agency", "kind:nonresident", "kind:perso
 ACTION_RE = TOKEN_RE
 BIZ_PREFIX = "biz."
 AC_PREFIX = "ac."
+# A field may not hold a line break, a NUL or a lone surrogate (issue 10 finding 9): a quoted CSV field can
+# carry them, they would be stored and shown as if they were two lines, and a lone surrogate cannot be encoded.
+BAD_CHARS_RE = re.compile("[\n\r\x00\ud800-\udfff]")
+# A reload that removes more than this share of the p/p2/g2 lines in force needs an explicit force (R-AUTHZ-4).
+MASS_REMOVAL_SHARE = 0.5
+E_MASS_REMOVAL = register(
+    "policy_mass_removal", 409,
+    "新规则文件将删除现行规则 {in_force} 行中的 {removed} 行（超过一半），已拒绝，现行规则不变；确认无误请强制重载",
+    "The new rule file removes {removed} of the {in_force} rule lines in force (more than half); refused, "
+    "the policy in force stays. Reload with force to apply it anyway")
 
 
 @dataclass(frozen=True)
@@ -173,14 +185,35 @@ class PolicyInvalid(Exception):
         self.errors = errors
 
 
-def _rows(text: str):
+def _rows(text: str, err):
     reader = csv.reader(io.StringIO(text), skipinitialspace=True)
     for row in reader:
         line = reader.line_num
         cells = [c.strip() for c in row]
         if not cells or all(c == "" for c in cells) or cells[0].startswith("#"):
             continue
+        bad = next((c for c in row if BAD_CHARS_RE.search(c)), None)
+        if bad is not None:
+            ch = BAD_CHARS_RE.search(bad).group()
+            err(line, "bad_character", f"a field contains {_char_name(ch)} (a quoted field may not hold a line "
+                                       f"break, a NUL or a lone surrogate): {bad.strip()[:40]!r}")
+            continue
         yield line, cells
+
+
+def _char_name(ch: str) -> str:
+    return {"\n": "a line feed", "\r": "a carriage return", "\x00": "a NUL character"}.get(
+        ch, f"a lone surrogate U+{ord(ch):04X}")
+
+
+def _bad_text(text: str) -> list[LintError]:
+    """NUL and lone surrogates anywhere (comments too): csv cannot read the one, UTF-8 cannot hold the other."""
+    out = []
+    for n, physical in enumerate(text.split("\n"), 1):
+        m = re.search("[\x00\ud800-\udfff]", physical)
+        if m:
+            out.append(LintError(n, "bad_character", f"the line contains {_char_name(m.group())}"))
+    return out
 
 
 def check_model(model_path: str | Path) -> list[LintError]:
@@ -214,7 +247,10 @@ def parse(text: str) -> PolicyIndex:
     def err(line, code, msg):
         errors.append(LintError(line, code, msg))
 
-    for line, cells in _rows(text):
+    bad_text = _bad_text(text)
+    if bad_text:
+        raise PolicyInvalid(bad_text)
+    for line, cells in _rows(text, err):
         kind = cells[0]
         if kind not in arity:
             hint = " (bindings live in the database, not in the rule file)" if kind == "g" else ""
@@ -414,3 +450,24 @@ def diff(old: PolicyIndex, new: PolicyIndex) -> PolicyDiff:
     """Effective permission changes from `old` to `new`, sorted."""
     a, b = old.effective(), new.effective()
     return PolicyDiff(added=sorted(b - a), removed=sorted(a - b))
+
+
+def _lines_in_force(index: PolicyIndex) -> set[tuple[str, ...]]:
+    return {(ptype, *values) for ptype, values in index.casbin_lines()}
+
+
+def guard_removal(old: PolicyIndex | None, new: PolicyIndex, *, force: bool = False) -> PolicyDiff | None:
+    """R-AUTHZ-4 (issue 10 finding 9): the one rule for a reload that empties the policy. A new file that
+    removes more than MASS_REMOVAL_SHARE of the p/p2/g2 lines in force (an empty file removes all of them,
+    and every decision would become deny) is refused with policy_mass_removal (409) unless `force`.
+    Returns the diff from `old` (None when nothing is in force yet). The API and the CLI both call this."""
+    if old is None:
+        return None
+    d = diff(old, new)
+    a, b = _lines_in_force(old), _lines_in_force(new)
+    removed, added = len(a - b), len(b - a)
+    if not force and a and removed > MASS_REMOVAL_SHARE * len(a):
+        raise AuthzError(E_MASS_REMOVAL, in_force=len(a), removed=removed, errors={
+            "lines_in_force": len(a), "lines_removed": removed, "lines_added": added,
+            "rules_removed": len(d.removed), "rules_added": len(d.added), "share": MASS_REMOVAL_SHARE})
+    return d

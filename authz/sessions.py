@@ -112,7 +112,11 @@ def end(svc, row: LoginSession, reason: EndReason) -> bool:
 
 def resolve(svc, raw: str | None, *, touch: bool = True) -> LoginSession:
     """The live session for this id, or 401: session_required (no or unknown id), session_expired
-    (ended, idle, absolute, person gone) or identity_revoked (the enforcer no longer gives the identity)."""
+    (ended, idle, absolute, person gone) or identity_revoked (the enforcer no longer gives the identity).
+
+    touch=True (the person's own request) restarts the idle timer; touch=False is a read for services
+    (check/session) that never moves last_seen_at but still refuses an idle-expired session
+    (R-LOGIN-13, issue 10 finding 12)."""
     if not raw or not isinstance(raw, str) or not raw.startswith(SESSION_PREFIX) or len(raw) > 100:
         raise AuthzError("session_required")
     row = LoginSession.get_or_none(LoginSession.id_hash == digest(raw))

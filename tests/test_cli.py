@@ -461,3 +461,29 @@ def test_R_PWD_1_dev_password_help_names_the_demo_password():
     the demo password (tests/test_demo.py proves it does), so the command is for another password."""
     text = " ".join(CliRunner().invoke(main, ["dev", "password", "--help"]).output.split())
     assert demo.DEMO_PASSWORD in text and "without passwords" not in text
+
+
+def test_R_AUTHZ_4_reload_refuses_an_empty_file_unless_forced(cli, svc, world, live_server, tmp_path):
+    """R-AUTHZ-4 (issue 10 finding 9): `authz policy reload` of an empty file (locally and with --url) is refused
+    with policy_mass_removal and nothing changes; a newline inside a field is a bad_character lint error;
+    --force applies the empty file."""
+    digest = PolicyState.get_by_id(1).digest
+    empty = write(tmp_path, "empty.csv", "# every rule gone\n")
+    _, key = clients.create("policy-author", scopes="check,policy")
+    for extra in ((), ("--url", live_server, "--key", key)):
+        refused = cli("policy", "reload", empty, *extra)
+        assert refused.exit_code == 1 and "--force" in refused.output, refused.output
+        n = len(pol.parse(SHIPPED).casbin_lines())
+        assert f"removes {n} of the {n}" in refused.output or f"{n} 行中的 {n} 行" in refused.output
+        assert PolicyState.get_by_id(1).digest == digest
+        assert svc.enforcer.can("p-cli-invoice", DOM, "biz.query", "use")
+
+    newline = write(tmp_path, "newline.csv", SHIPPED + 'p, "invoice_officer\n", kind:enterprise, biz.query, use\n')
+    refused = cli("policy", "reload", newline)
+    assert refused.exit_code == 1 and "[bad_character]" in refused.stdout
+    assert PolicyState.get_by_id(1).digest == digest
+
+    forced = cli("policy", "reload", empty, "--force")
+    assert forced.exit_code == 0, forced.output
+    svc.feed.poll()
+    assert not svc.enforcer.can("p-cli-invoice", DOM, "biz.query", "use")

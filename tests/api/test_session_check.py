@@ -81,3 +81,44 @@ def test_R_AUTHZ_3_session_check_needs_a_service_key(svc, world, client):
     """R-AUTHZ-3: anonymous callers of the session check are refused."""
     r = client.post("/api/v1/check/session", json={"session": "azs_x", "object": "biz.query", "action": "use"})
     assert r.status_code == 401 and r.get_json()["code"] == "unauthenticated"
+
+
+def _last_seen(raw):
+    from authz.models_login import LoginSession
+    return LoginSession.get(LoginSession.id_hash == sessions.digest(raw)).last_seen_at
+
+
+def test_R_LOGIN_13_service_polling_does_not_keep_a_session_alive(svc, world, client, auth, clock):
+    """R-LOGIN-13, issue 10 finding 12: a service asking check/session every few minutes never moves the
+    idle timer; the session still ends at the idle limit and the check then answers expired."""
+    raw, _ = sessions.create(svc, world["officer"], Identity(Entry.ENTERPRISE, ENT, "tax_officer"))
+    seen = _last_seen(raw)
+    for _ in range(5):  # 5 x 5 min: inside the 30-minute window, every answer is active
+        clock.advance(minutes=5)
+        assert check(client, auth, raw, "biz.declare_pay", "use")["session_status"] == "active"
+    assert _last_seen(raw) == seen, "a service's check is not the person's activity"
+    clock.advance(minutes=5)  # 30 min after the person's last own request
+    out = check(client, auth, raw, "biz.declare_pay", "use")
+    assert out["allowed"] is False and out["session_status"] == "expired" and "domain" not in out
+    assert client.get("/api/v1/account/session", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+
+
+def test_R_LOGIN_13_the_persons_own_request_refreshes_the_idle_timer(svc, world, client, auth, clock):
+    """R-LOGIN-13, issue 10 finding 12: the person's own bearer request inside the window restarts the idle
+    timer (its idle_expires_at is now + 30 min); the service's checks keep riding on that, and no further."""
+    raw, _ = sessions.create(svc, world["officer"], Identity(Entry.ENTERPRISE, ENT, "tax_officer"))
+    me = {"Authorization": f"Bearer {raw}"}
+    clock.advance(minutes=20)
+    assert check(client, auth, raw, "biz.declare_pay", "use")["session_status"] == "active"
+    r = client.get("/api/v1/account/session", headers=me)
+    assert r.status_code == 200
+    now = clock.time()
+    assert r.get_json()["last_seen_at"] == now and r.get_json()["idle_expires_at"] == now + 30 * 60
+    assert _last_seen(raw) == now
+    for _ in range(5):  # 25 more minutes of polling: 45 min after login, 25 after the person's request
+        clock.advance(minutes=5)
+        assert check(client, auth, raw, "biz.declare_pay", "use")["session_status"] == "active"
+    assert _last_seen(raw) == now, "polling did not move the timer the person's request set"
+    clock.advance(minutes=5)  # exactly idle_expires_at: the answer the person's view promised
+    assert clock.time() == r.get_json()["idle_expires_at"]
+    assert check(client, auth, raw, "biz.declare_pay", "use")["session_status"] == "expired"

@@ -31,6 +31,7 @@ from .errors import AuthzError, register
 log = logging.getLogger("authz.counters")
 
 METHODS = ("password", "sms", "face", "certificate")
+FLIGHT_SECONDS = 30  # a reservation a crashed worker never released stops counting after this
 E_UNAVAILABLE = register("counters_unavailable", 503, "登录安全服务暂不可用，请稍后重试",
                          "The login safety service is unavailable; try again later")
 E_SMS_QUOTA = register("sms_quota", 429, "短信验证码获取频繁，请稍后重试",
@@ -46,6 +47,15 @@ class Counters(Protocol):
 
     def succeed(self, subject: str, method: str) -> None:
         """A success of the method: its consecutive-failure count starts again."""
+
+    def reserve(self, subject: str, method: str, now: float) -> float | None:
+        """Reserve one evaluation of the method before the (slow) check, atomically: refused while
+        locked (returns the lock end) or while the failures counted plus the evaluations in flight
+        already reach the limit (returns 0.0: come back when they have settled). None: reserved; the
+        caller must `release` it after counting the outcome (R-LOGIN-11, issue 10 finding 4)."""
+
+    def release(self, subject: str, method: str) -> None:
+        """The reserved evaluation has settled (its failure, if any, already counted)."""
 
     def unlock(self, subject: str) -> None:
         """Lift every lock and count of the subject (password reset)."""
@@ -115,9 +125,36 @@ class DatabaseCounters(_Policy):
         CR = self._row()
         CR.update(count=0).where(CR.key == _lock_key(subject, method)).execute()
 
+    def reserve(self, subject, method, now):
+        CR = self._row()
+        key = _lock_key(subject, method)
+        fkey = "flight:" + key
+        with database.atomic():
+            self._ensure(key)
+            self._ensure(fkey)
+            # a real write first: the row lock on PostgreSQL, the database write lock on SQLite, so the
+            # read-decide-write below is serialised against every other reservation of this key
+            CR.update(count=CR.count).where(CR.key == key).execute()
+            row = CR.get(CR.key == key)
+            flight = CR.get(CR.key == fkey)
+            if row.locked_until and row.locked_until > now:
+                return row.locked_until
+            failures = row.count if row.window_end > now else 0
+            in_flight = flight.count if flight.window_end > now else 0
+            if failures + in_flight >= self.limit:
+                return 0.0
+            CR.update(count=in_flight + 1, window_end=now + FLIGHT_SECONDS).where(CR.key == fkey).execute()
+        return None
+
+    def release(self, subject, method):
+        CR = self._row()
+        fkey = "flight:" + _lock_key(subject, method)
+        CR.update(count=pw.Case(None, [(CR.count > 0, CR.count - 1)], 0)).where(CR.key == fkey).execute()
+
     def unlock(self, subject):
         CR = self._row()
-        CR.delete().where(CR.key.in_([_lock_key(subject, m) for m in METHODS])).execute()
+        keys = [_lock_key(subject, m) for m in METHODS]
+        CR.delete().where(CR.key.in_(keys + ["flight:" + k for k in keys])).execute()
 
     def take_sms(self, phone, now):
         CR = self._row()
@@ -147,6 +184,26 @@ redis.call('EXPIRE', KEYS[1], ttl)
 return locked
 """
 
+_RESERVE = """
+local now = tonumber(ARGV[1]); local limit = tonumber(ARGV[2]); local flight = tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], 'count', 'window_end', 'locked_until', 'inflight', 'inflight_until')
+local count = tonumber(v[1]) or 0; local we = tonumber(v[2]) or 0; local lu = tonumber(v[3]) or 0
+local inflight = tonumber(v[4]) or 0; local iu = tonumber(v[5]) or 0
+if lu > now then return v[3] end
+if we <= now then count = 0 end
+if iu <= now then inflight = 0 end
+if count + inflight >= limit then return '0' end
+redis.call('HSET', KEYS[1], 'inflight', inflight + 1, 'inflight_until', string.format('%.6f', now + flight))
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], 86400 * 2) end
+return ''
+"""
+
+_RELEASE = """
+local n = tonumber(redis.call('HGET', KEYS[1], 'inflight')) or 0
+if n > 0 then redis.call('HSET', KEYS[1], 'inflight', n - 1) end
+return n
+"""
+
 _SMS = """
 local now = tonumber(ARGV[1]); local window = tonumber(ARGV[2]); local limit = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
@@ -172,6 +229,8 @@ class RedisCounters(_Policy):
         self.prefix = settings.redis_key_prefix + "ctr:"
         self._fail = self.r.register_script(_FAIL)
         self._sms = self.r.register_script(_SMS)
+        self._reserve = self.r.register_script(_RESERVE)
+        self._release = self.r.register_script(_RELEASE)
 
     def _call(self, fn, *args, **kw):
         try:
@@ -194,6 +253,15 @@ class RedisCounters(_Policy):
 
     def succeed(self, subject, method):
         self._call(self.r.hset, self.prefix + _lock_key(subject, method), "count", 0)
+
+    def reserve(self, subject, method, now):
+        out = self._call(self._reserve, keys=[self.prefix + _lock_key(subject, method)],
+                         args=[repr(now), self.limit, FLIGHT_SECONDS])
+        out = out.decode() if isinstance(out, bytes) else out
+        return float(out) if out else None
+
+    def release(self, subject, method):
+        self._call(self._release, keys=[self.prefix + _lock_key(subject, method)])
 
     def unlock(self, subject):
         self._call(self.r.delete, *[self.prefix + _lock_key(subject, m) for m in METHODS])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from typing import Callable, Protocol, TypeVar
 
 from ..clock import SHANGHAI
@@ -14,6 +15,8 @@ E_LOCKED = register("account_locked", 423, "该验证方式连续失败次数过
                     "Too many failures of this method: the account is locked until {until}; reset the password to unlock")
 # failures of these codes count toward the lockout; others (expired, not requested, pending) do not
 COUNTED = {"code_invalid", "code_attempts_exhausted", "face_mismatch", "password_wrong"}
+E_BUSY = register("attempts_in_progress", 429, "该账号的验证正在进行中，请稍后再试",
+                  "Other attempts for this account are being checked; try again in a moment")
 
 
 class Factor(Protocol):
@@ -39,20 +42,37 @@ def ensure_unlocked(svc, uid: str, method: str) -> None:
         raise locked_error(until)
 
 
+@contextmanager
+def reserved(svc, uid: str, method: str):
+    """The one home of "at most the limit is ever evaluated" (R-LOGIN-11, issue 10 finding 4): an
+    evaluation slot is reserved atomically before the slow check, across workers and instances, and
+    released once its outcome is counted. Refused: locked (423), or the failures plus the checks in
+    flight already reach the limit (429 attempts_in_progress, Retry-After 1)."""
+    counters = ports_of(svc).counters
+    until = counters.reserve(uid, method, svc.clock.time())
+    if until:
+        raise locked_error(until)
+    if until is not None:
+        raise AuthzError(E_BUSY, headers={"Retry-After": "1"})
+    try:
+        yield counters
+    finally:
+        counters.release(uid, method)
+
+
 def guarded(svc, uid: str | None, method: str, fn: Callable[[], T]) -> T:
     """Run one check of `method` for person `uid` under the lockout: refused while locked, a counted
     failure adds to the count (and may lock), a success resets it."""
     if uid is None:
         return fn()
-    counters = ports_of(svc).counters
-    ensure_unlocked(svc, uid, method)
-    try:
-        out = fn()
-    except AuthzError as err:
-        if err.code in COUNTED:
-            until = counters.fail(uid, method, svc.clock.time())
-            if until:
-                raise locked_error(until) from None
-        raise
-    counters.succeed(uid, method)
-    return out
+    with reserved(svc, uid, method) as counters:
+        try:
+            out = fn()
+        except AuthzError as err:
+            if err.code in COUNTED:
+                until = counters.fail(uid, method, svc.clock.time())
+                if until:
+                    raise locked_error(until) from None
+            raise
+        counters.succeed(uid, method)
+        return out

@@ -10,6 +10,7 @@ start (human check, password)  ──>  second_factor ──> sign_agreement ─
 """
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from enum import Enum
 
@@ -19,7 +20,7 @@ from ..db import database
 from ..errors import AuthzError, register
 from ..factors import factor as get_factor
 from ..factors.app_scan import E_TICKET_UNKNOWN, TicketKind, consume
-from ..factors.base import ensure_unlocked, guarded, locked_error
+from ..factors.base import ensure_unlocked, guarded, locked_error, reserved
 from ..factors.sms import mask_phone
 from ..ids import USCC_RE, enterprise_domain, person_domain
 from ..models import Agreement, AgreementAgent, Binding, Enterprise, Person
@@ -130,26 +131,32 @@ def start(svc, *, entry: str, account: str, password: str, uscc: str | None = No
     # subject derived from the account string, so the 5th wrong password answers 423 either way
     subject = person.uid if person is not None else (
         unknown_subject(account) if svc.settings.generic_login_errors else None)
-    if subject is not None:
-        until = ports.counters.locked_until(subject, "password", now)
-        if until:
-            ports.hasher.verify_person(None, password)  # same cost as any other answer
-            loginlog.record(svc, person=person, outcome="account_locked", **log)
-            raise locked_error(until)
-    ok = ports.hasher.verify_person(person, password or "", doc.doc_number if doc else None)
-    if person is None:
+    if subject is None:  # an unknown account without generic errors: nothing to count
+        ports.hasher.verify_person(None, password or "")
         code = E_PHONE_NOT_FOUND if account_type == "phone" else E_NOT_REGISTERED
         loginlog.record(svc, outcome=code, **log)
-        if subject is not None and (until := ports.counters.fail(subject, "password", now)):
-            raise locked_error(until)
         raise _err(svc, code)
-    if not ok:
-        until = ports.counters.fail(person.uid, "password", now)
-        loginlog.record(svc, person=person, outcome="account_locked" if until else E_PASSWORD_WRONG, **log)
-        if until:
-            raise locked_error(until)
-        raise _err(svc, E_PASSWORD_WRONG, limit=svc.settings.lockout_failures)
-    ports.counters.succeed(person.uid, "password")
+    with ExitStack() as held:
+        try:  # at most the limit is ever evaluated, whatever the concurrency (R-LOGIN-11)
+            held.enter_context(reserved(svc, subject, "password"))
+        except AuthzError:
+            ports.hasher.verify_person(None, password)  # same cost as any other answer
+            loginlog.record(svc, person=person, outcome="account_locked", **log)
+            raise
+        ok = ports.hasher.verify_person(person, password or "", doc.doc_number if doc else None)
+        if person is None:
+            code = E_PHONE_NOT_FOUND if account_type == "phone" else E_NOT_REGISTERED
+            loginlog.record(svc, outcome=code, **log)
+            if until := ports.counters.fail(subject, "password", now):
+                raise locked_error(until)
+            raise _err(svc, code)
+        if not ok:
+            until = ports.counters.fail(person.uid, "password", now)
+            loginlog.record(svc, person=person, outcome="account_locked" if until else E_PASSWORD_WRONG, **log)
+            if until:
+                raise locked_error(until)
+            raise _err(svc, E_PASSWORD_WRONG, limit=svc.settings.lockout_failures)
+        ports.counters.succeed(person.uid, "password")
     if account_type == "phone":
         ctx["account_phone"] = account.strip()
     ctx["account_type"] = account_type

@@ -117,6 +117,48 @@ def test_R_LOGIN_11_failures_are_atomic_under_concurrency(counters, svc):
     assert len(locks) == 2
 
 
+def test_R_LOGIN_11_reservations_never_exceed_the_limit_under_concurrency(counters, svc):
+    """R-LOGIN-11 (issue 10 finding 4): 24 concurrent attempts reserve before their slow check; at most
+    the limit (5) are ever reserved, whatever the interleaving; the rest are refused (0.0: in flight).
+    After 5 failures settle, the next reservation answers the lock end."""
+    granted, refused = [], []
+    barrier = threading.Barrier(24)
+
+    def attempt():
+        database.connect(reuse_if_open=True)
+        try:
+            barrier.wait()
+            (granted if counters.reserve("p-z", "password", T0) is None else refused).append(1)
+        finally:
+            database.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(24)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(granted) == 5 and len(refused) == 19
+    ends = [counters.fail("p-z", "password", T0) for _ in granted]
+    [counters.release("p-z", "password") for _ in granted]
+    assert ends[-1] and not any(ends[:-1])
+    assert counters.reserve("p-z", "password", T0 + 1) == ends[-1]
+
+
+def test_R_LOGIN_11_a_success_frees_the_slots_and_a_lost_reservation_expires(counters, svc):
+    """R-LOGIN-11: a success resets the failures, so the 5 slots are free again; a reservation a crashed
+    worker never released stops counting after FLIGHT_SECONDS."""
+    from authz.counters import FLIGHT_SECONDS
+    for _ in range(4):
+        assert counters.reserve("p-w", "password", T0) is None
+        counters.fail("p-w", "password", T0)
+        counters.release("p-w", "password")
+    assert counters.reserve("p-w", "password", T0) is None  # the 5th slot, never released (a crash)
+    assert counters.reserve("p-w", "password", T0) == 0.0
+    assert counters.reserve("p-w", "password", T0 + FLIGHT_SECONDS + 1) is None
+    counters.succeed("p-w", "password")
+    counters.release("p-w", "password")
+    for _ in range(4):
+        assert counters.reserve("p-w", "password", T0 + FLIGHT_SECONDS + 2) is None
+
+
 @pytest.mark.redis
 def test_redis_counters_fail_closed_when_redis_is_down(svc):
     """Counters must not fail open: Redis unreachable -> counters_unavailable (503) on every operation,

@@ -32,3 +32,14 @@ def test_R_LOGIN_4_p2_lines_reach_casbin():
     index = pol.parse(SHIPPED)
     assert ("p2", ["special", "ac.switch", "use"]) in index.casbin_lines()
     assert index.entry_allows("special", "ac.switch", "use") and not index.entry_allows("special", "ac.staff", "view")
+
+
+def test_R_AUTHZ_4_parser_refuses_line_breaks_and_lone_surrogates_in_a_rule_file():
+    """R-AUTHZ-4 (issue 10 finding 9): a rule file read from disk (the CLI path, no HTTP guard in front)
+    with a line break inside a quoted field or a lone surrogate is refused by the parser."""
+    import pytest as _pytest
+    from authz.policy import PolicyInvalid, parse
+    for text in ('p, "tax_officer\nx", *, biz.query, use\n', "# note \udfff\n", 'p, tax_officer, *, "biz.q\ud800", use\n'):
+        with _pytest.raises(PolicyInvalid) as e:
+            parse(text)
+        assert "bad_character" in [err.code for err in e.value.errors]

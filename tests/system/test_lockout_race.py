@@ -5,49 +5,25 @@ locked. Runs on SQLite, and on PostgreSQL (and Redis counters when configured) i
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 
 from authz.models_login import LoginLog
 from tests.login_support import make_person, rid
-from tests.system.test_multi_instance import _free_port, http
+from tests.system.serving import Instance, http, service_env
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def server(svc, db_url, tmp_path):
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "AUTHZ_COOKIE_SECURE": "false"}
+    extra = {}
     if os.environ.get("AUTHZ_REDIS_TEST_URL") and "postgresql" in db_url:
-        env["REDIS_URL"] = os.environ["AUTHZ_REDIS_TEST_URL"]
-        env["AUTHZ_REDIS_KEY_PREFIX"] = f"authz-race-{port}:"
-    else:
-        env.pop("REDIS_URL", None)
-    log = open(tmp_path / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "authz.cli", "serve", "--port", str(port), "--workers", "2"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    import time
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-        try:
-            if http("GET", base + "/readyz")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("not ready in 30 s")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=15)
-    log.close()
+        extra = {"REDIS_URL": os.environ["AUTHZ_REDIS_TEST_URL"], "AUTHZ_REDIS_KEY_PREFIX": f"authz-race-{os.getpid()}:"}
+    inst = Instance(service_env(db_url, **extra), tmp_path / "serve.log")
+    yield inst.base
+    inst.stop()
 
 
 def _burst(server, bodies):

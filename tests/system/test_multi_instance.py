@@ -6,22 +6,15 @@ skipped otherwise. Latencies are printed, not asserted tightly (benchmarks measu
 bound them at one second so a loaded CI machine does not turn them into coin flips."""
 from __future__ import annotations
 
-import json
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from authz import clients
 from tests.login_support import PASSWORD, last_code, make_person, rid
+from tests.system.serving import Instance, http
 
-ROOT = Path(__file__).resolve().parents[2]
 PG = os.environ.get("AUTHZ_TEST_DATABASE_URL", "")
 REDIS = os.environ.get("AUTHZ_REDIS_TEST_URL", "redis://127.0.0.1:6379/14")
 USCC = "91360100MA35MULTI1"
@@ -36,48 +29,6 @@ def _redis_up() -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(method: str, url: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:
-    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
-
-
-class Instance:
-    def __init__(self, env: dict, log: Path):
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = open(log, "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "authz.cli", "serve", "--port", str(self.port),
-                                      "--workers", "2"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"instance exited: {log.read_text()[-2000:]}")
-            try:
-                if http("GET", self.base + "/readyz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("instance not ready in 30 s")
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
 
 
 @pytest.fixture

@@ -4,46 +4,22 @@ through one worker is denied by every worker on the very next request, however l
 PostgreSQL in the PostgreSQL pass."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from authz import clients
 from tests.login_support import make_person, rid
-from tests.system.test_multi_instance import _free_port, http
+from tests.system.serving import Instance, http, service_env
 
-ROOT = Path(__file__).resolve().parents[2]
 USCC = "91360100MA35HOST01"
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def server(svc, db_url, tmp_path):
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "AUTHZ_COOKIE_SECURE": "false", "AUTHZ_CHANGE_POLL_MS": "10000"}
-    env.pop("REDIS_URL", None)
-    log = open(tmp_path / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "authz.cli", "serve", "--port", str(port), "--workers", "2"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    import time
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-        try:
-            if http("GET", base + "/readyz")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("not ready in 30 s")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=15)
-    log.close()
+    inst = Instance(service_env(db_url, AUTHZ_CHANGE_POLL_MS="10000"), tmp_path / "serve.log")
+    yield inst.base
+    inst.stop()
 
 
 def test_R_AUTHZ_5_binding_ended_through_one_worker_is_denied_by_every_worker_at_once(svc, directory, server):

@@ -8,7 +8,7 @@ from flask import Flask, g, request
 from authz.config import Settings
 from authz.service import Service
 
-from . import errors
+from . import browser, errors
 from .security import SERVICE_SCHEME
 
 
@@ -33,7 +33,10 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
                                                        "flows and the account centre. Errors: {code, status, "
                                                        "message, errors}; English with Accept-Language: en. No string may contain a NUL "
                                                        "character, an unpaired UTF-16 surrogate or JSON nested deeper than 32 levels (refused with 422 "
-                                                       "validation_failed); a body over AUTHZ_MAX_BODY_KIB answers 413 payload_too_large."}})
+                                                       "validation_failed); a body over AUTHZ_MAX_BODY_KIB answers 413 payload_too_large. "
+                                                       "Browsers: every unsafe request from another origin is refused, and one "
+                                                       "authenticated by cookies must send X-CSRF-Token (GET /api/v1/auth/csrf); "
+                                                       "otherwise 403 csrf_failed."}})
     api.spec.components.security_scheme("serviceKey", SERVICE_SCHEME)
     from .session import SESSION_SCHEMES
     for name, scheme in SESSION_SCHEMES.items():
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     api.register_blueprint(switch.blp)
     api.register_blueprint(account_agent.blp)
     from . import account_session, auth, identity  # login and identity (issue 3)
+    api.register_blueprint(browser.blp)
     [api.register_blueprint(b) for b in auth.BLUEPRINTS + account_session.BLUEPRINTS + identity.BLUEPRINTS]
     from . import account_person  # natural-person account centre (issue 4)
     [api.register_blueprint(b) for b in account_person.BLUEPRINTS]
@@ -64,12 +68,14 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     def _open():
         g.t0 = time.perf_counter()
         errors.refuse_bad_input()
+        browser.protect()  # same origin + CSRF token for cookie callers; the browser binding of login flows
         db.connect(reuse_if_open=True)
         service.catch_up()  # a change announced by another worker on this host is read before deciding
 
     @app.after_request
     def _headers(resp):
         service.announce()  # this request's changes have committed: other workers read them before deciding
+        browser.finish(resp)
         resp.headers.setdefault("Cache-Control", "no-store")
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
@@ -79,6 +85,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
 
     @app.teardown_request
     def _close(exc):
+        browser.teardown()
         # Connections are kept per thread between requests; a failed one is dropped so the next
         # request reconnects (see errors.register for database errors).
         if exc is not None and not db.is_closed():

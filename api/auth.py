@@ -17,7 +17,7 @@ from authz.ports import ports_of
 from authz.ports.apps import APPS
 
 from .schemas import Pattern
-from .session import clear_cookie, client_ip, current_session, session_secured, set_cookie, svc
+from .session import clear_cookie, client_ip, current_session, issue_session, session_secured, svc
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
                 description="Login: password + second factor on every entry, QR login, logout")
@@ -139,23 +139,8 @@ class AuthOk(Schema):
     ok = fields.Boolean()
 
 
-def _issue(step_view: dict, raw: str | None, row) -> dict:
-    """Attach the new session: a cookie for browsers, the id in the body for apps."""
-    out = dict(step_view)
-    if raw:
-        out["identity"] = {"entry": row.entry, "domain": row.domain, "identity_type": row.role}
-        if row.client == "app":
-            out["session"] = raw
-        else:
-            @after_this_request
-            def _cookie(resp):
-                set_cookie(resp, raw)
-                return resp
-    return out
-
-
 def _step(step: "login.Step", flow_id: str) -> dict:
-    return _issue(dict(step.view, flow=flow_id), step.session, step.session_row)
+    return issue_session(dict(step.view, flow=flow_id), step.session, step.session_row)
 
 
 @blp.route("/login")
@@ -282,7 +267,7 @@ class QrPoll(MethodView):
     def get(self, flow):
         """Poll: waiting, expired (refresh it), or done (the session is set now, once)."""
         out, raw, row = qr_login.poll(svc(), flow)
-        return _issue(out, raw, row)
+        return issue_session(out, raw, row)
 
 
 @blp.route("/qr/<flow>/refresh", parameters=[FLOW_ID])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import current_app, g, request
 
 from authz import actor, sessions
-from authz.errors import AuthzError
 
-COOKIE = sessions.COOKIE_NAME
+from .browser import session_cookie
+
+COOKIE = sessions.COOKIE_NAME  # as named in the OpenAPI document; `__Host-` prefixed when cookies are Secure
 
 
 def svc():
@@ -30,7 +31,7 @@ def session_id() -> str | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip().startswith(sessions.SESSION_PREFIX):
         return token.strip()
-    return request.cookies.get(COOKIE)
+    return request.cookies.get(session_cookie())
 
 
 def current_session():
@@ -49,19 +50,21 @@ def require(obj: str, act: str):
 
 def set_cookie(resp, raw: str) -> None:
     st = svc().settings
-    resp.set_cookie(COOKIE, raw, httponly=True, secure=st.cookie_secure, samesite="Lax", path="/",
+    resp.set_cookie(session_cookie(), raw, httponly=True, secure=st.cookie_secure, samesite="Lax", path="/",
                     max_age=st.session_absolute_hours * 3600)
 
 
 def clear_cookie(resp) -> None:
     st = svc().settings
-    resp.delete_cookie(COOKIE, path="/", secure=st.cookie_secure, httponly=True, samesite="Lax")
+    resp.delete_cookie(session_cookie(), path="/", secure=st.cookie_secure, httponly=True, samesite="Lax")
 
 
 # OpenAPI: account-centre routes accept the browser cookie or the app's bearer session id.
 SESSION_SCHEMES = {
     "sessionCookie": {"type": "apiKey", "in": "cookie", "name": COOKIE,
-                      "description": "Browser session (HttpOnly cookie set at login)"},
+                      "description": "Browser session (HttpOnly cookie set at login; named __Host-authz_session "
+                                     "when AUTHZ_COOKIE_SECURE, the production default). Unsafe methods also need "
+                                     "the X-CSRF-Token header (GET /api/v1/auth/csrf)"},
     "sessionBearer": {"type": "http", "scheme": "bearer", "description": "App session id azs_… from login"},
 }
 SESSION_SECURED = {"security": [{"sessionCookie": []}, {"sessionBearer": []}]}
@@ -77,9 +80,12 @@ def session_secured(blp, description: str = NO_SESSION):
     return wrap
 
 
-def issue_session(out: dict, raw: str, row) -> dict:
-    """Hand a new session id to the client: in the body for apps, as the cookie for browsers."""
+def issue_session(out: dict, raw: str | None, row) -> dict:
+    """Hand a new session id to the client: in the body for apps, as the cookie for browsers
+    (nothing to hand when `raw` is None: the flow has not ended yet)."""
     from flask import after_this_request
+    if not raw:
+        return out
     out["identity"] = {"entry": row.entry, "domain": row.domain, "identity_type": row.role}
     if row.client == "app":
         out["session"] = raw

@@ -32,7 +32,8 @@ class Settings:
     # sessions (R-LOGIN-13)
     session_idle_minutes: int = 30
     session_absolute_hours: int = 8
-    cookie_secure: bool = True
+    cookie_secure: bool = True  # Secure cookies, named __Host-authz_session / __Host-authz_browser
+    web_origins: str = ""  # comma-separated origins (https://host:port) of pages allowed to call, besides our own
     # login behaviour
     generic_login_errors: bool = False  # R-LOGIN-12 decision: one generic message for enumeration resistance
     lockout_mode: str = "midnight"  # or "minutes" (withholding client: 120 min)

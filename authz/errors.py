@@ -10,6 +10,8 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
     "unauthenticated": (401, "需要有效的服务凭证", "A valid service credential is required"),
     "session_required": (401, "请先登录", "Please log in first"),
     "session_expired": (401, "登录已失效，请重新登录", "The session has ended; please log in again"),
+    "csrf_failed": (403, "页面安全校验未通过，请刷新页面后重试",
+                    "The request failed the page's security check (another site, or no CSRF token); reload the page and try again"),
     "forbidden": (403, "您没有权限执行此操作", "You are not permitted to do this"),
     "not_found": (404, "请求的资源不存在", "The requested resource does not exist"),
     "method_not_allowed": (405, "不支持该请求方法", "The method is not allowed for this resource"),

@@ -6,7 +6,9 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import flask
 import pytest
+from flask.testing import FlaskClient
 
 from authz import models
 from authz.clock import SHANGHAI, FrozenClock
@@ -27,6 +29,35 @@ def _reset_postgres(url: str) -> None:
         db.execute_sql("DROP SCHEMA public CASCADE")
         db.execute_sql("CREATE SCHEMA public")
     db.close()
+
+
+class BrowserClient(FlaskClient):
+    """A test client that behaves as the web front end does (issue 10 finding 5): its unsafe requests come
+    from the service's own origin and carry the CSRF token from GET /api/v1/auth/csrf, fetched again when
+    the browser cookie changes. Pass `same_origin=False` to send a request as a foreign page would
+    (no token, no Origin), or plain `FlaskClient(app)` for a raw HTTP client."""
+
+    def open(self, *args, same_origin: bool = True, **kwargs):
+        method = (kwargs.get("method") or "GET").upper()
+        headers = dict(kwargs.pop("headers", None) or {})
+        if same_origin and method not in ("GET", "HEAD", "OPTIONS") and not any(
+                k.lower() in ("authorization", "x-csrf-token") for k in headers):
+            headers.setdefault("Origin", "https://localhost")  # the page, served over TLS in production
+            headers["X-CSRF-Token"] = self._csrf_token()
+        return super().open(*args, headers=headers, **kwargs)
+
+    def _browser_cookie(self):
+        return self.get_cookie("authz_browser") or self.get_cookie("__Host-authz_browser")
+
+    def _csrf_token(self) -> str:
+        cookie = self._browser_cookie()
+        if cookie is None or getattr(self, "_csrf_for", None) != cookie.value:
+            token = super().open("/api/v1/auth/csrf", method="GET").get_json()["token"]
+            self._csrf_for, self._csrf = self._browser_cookie().value, token
+        return self._csrf
+
+
+flask.Flask.test_client_class = BrowserClient
 
 
 @pytest.fixture

@@ -4,11 +4,19 @@ The client holds only the flow id (192 random bits, prefix `azf_`); the row is k
 Every state change goes through `transition`, which refuses a state the machine does not know, a skipped
 step (a target not reachable from the current state) and a replay (the UPDATE only matches the version
 that was read, so two concurrent submissions of one step cannot both advance the flow).
+
+A flow whose session goes to a browser (context `client` = "browser") belongs to the browser that started
+it: `create` records the digest of the presenting browser's binding (HOLDER, set per request by the HTTP
+layer from its browser cookie) and `load` answers flow_not_found to any other browser. So a link to an
+attacker's flow cannot deliver the attacker's session into a victim's browser (login CSRF, issue 10
+finding 5). Outside HTTP (CLI, core tests) HOLDER is unset and flows are unbound.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -20,6 +28,27 @@ E_FLOW_EXPIRED = register("flow_expired", 410, "操作已超时，请重新开�
 E_FLOW_STATE = register("flow_state", 409, "当前步骤不允许此操作，请按顺序完成", "This step is not allowed now; follow the steps in order")
 
 FLOW_PREFIX = "azf_"
+HOLDER_PREFIX = "azb_"
+
+
+@dataclass
+class Holder:
+    """The browser presenting this request: the value of its binding cookie, if it has one. `ensure` mints a
+    value when a flow must be bound to a browser that has none yet; the HTTP layer then sets the cookie."""
+    value: str | None = None
+    issued: bool = False
+
+    @staticmethod
+    def valid(raw: str | None) -> bool:
+        return isinstance(raw, str) and raw.startswith(HOLDER_PREFIX) and 20 < len(raw) <= 80
+
+    def ensure(self) -> str:
+        if not self.valid(self.value):
+            self.value, self.issued = HOLDER_PREFIX + secrets.token_urlsafe(24), True
+        return self.value
+
+
+HOLDER: ContextVar[Holder | None] = ContextVar("authz_flow_holder", default=None)
 
 
 class FlowKind(str, Enum):
@@ -55,10 +84,14 @@ def create(svc, machine: Machine, state: Enum, *, person=None, context: dict | N
     if state not in machine.states:
         raise AuthzError(E_FLOW_STATE)
     raw = FLOW_PREFIX + secrets.token_urlsafe(24)
+    context = dict(context or {})
+    holder = HOLDER.get()
+    if context.get("client") == "browser" and holder is not None:
+        context["holder"] = digest(holder.ensure())
     now = svc.clock.time()
     ttl = ttl_seconds if ttl_seconds is not None else svc.settings.flow_ttl_minutes * 60
     row = Flow.create(id_hash=digest(raw), kind=machine.kind.value, state=state.value, person=person,
-                      context=context or {}, created_at=now, updated_at=now, expires_at=now + ttl)
+                      context=context, created_at=now, updated_at=now, expires_at=now + ttl)
     return raw, row
 
 
@@ -68,13 +101,22 @@ def load(svc, machine: Machine, raw_id: str, *, finished_ok: bool = False) -> Fl
     if not isinstance(raw_id, str) or not raw_id.startswith(FLOW_PREFIX):
         raise AuthzError(E_FLOW_NOT_FOUND)
     row = Flow.get_or_none((Flow.id_hash == digest(raw_id)) & (Flow.kind == machine.kind.value))
-    if row is None:
+    if row is None or not _held(row):
         raise AuthzError(E_FLOW_NOT_FOUND)
     if row.expires_at <= svc.clock.time():
         raise AuthzError(E_FLOW_EXPIRED)
     if not finished_ok and row.state in {s.value for s in machine.terminal}:
         raise AuthzError(E_FLOW_STATE)
     return row
+
+
+def _held(row: Flow) -> bool:
+    """A browser-bound flow answers only the browser that started it (the module docstring)."""
+    bound = (row.context or {}).get("holder")
+    if not bound:
+        return True
+    holder = HOLDER.get()
+    return holder is not None and Holder.valid(holder.value) and hmac.compare_digest(digest(holder.value), bound)
 
 
 def require(machine: Machine, flow: Flow, *states: Enum) -> Enum:

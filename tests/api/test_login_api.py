@@ -45,11 +45,17 @@ def test_R_LOGIN_13_browser_session_cookie_flags_and_no_store(svc, world, client
 
 
 def test_R_LOGIN_13_secure_cookie_when_configured(svc, world):
-    """R-LOGIN-13: with cookie_secure the cookie is Secure."""
+    """R-LOGIN-13, issue 10 finding 5: with cookie_secure the cookie is Secure and `__Host-` prefixed, so no
+    sibling host can plant or overwrite it; an unprefixed cookie of the same name is not honoured."""
     svc.settings = svc.settings.with_(cookie_secure=True)
     client = create_app(service=svc).test_client()
     fid, r = enterprise_login(client)
-    assert "Secure" in r.headers["Set-Cookie"]
+    assert "Secure" in r.headers["Set-Cookie"] and r.headers["Set-Cookie"].startswith("__Host-authz_session=")
+    assert client.get("/api/v1/account/session").status_code == 200
+    raw = client.get_cookie("__Host-authz_session").value
+    other = create_app(service=svc).test_client()
+    other.set_cookie("authz_session", raw)  # what a sibling host could set: ignored
+    assert other.get("/api/v1/account/session").status_code == 401
 
 
 def test_session_fixation_a_pre_login_cookie_is_not_honoured(svc, world, client):

@@ -136,6 +136,20 @@ def test_R_LOGIN_11_five_bad_signatures_lock_the_certificate_method(svc, world):
     assert err(begin, svc).code == "account_locked"
 
 
+def test_R_LOGIN_12_unknown_account_on_certificate_login_locks_like_a_known_one(svc, world):
+    """R-LOGIN-12 decision / R-LOGIN-11: with generic errors an unknown account through certificate login
+    goes through the same password step as password login: counted under a subject derived from the
+    account string, so the fifth answer is 423 for it as for a real account; without them it is
+    login_failed, uncounted."""
+    file_cert(svc, "CERT001", new_key("sm"))
+    limit = svc.settings.lockout_failures
+    assert {err(begin, svc, account="13899999999").code for _ in range(limit + 1)} == {"login_failed"}
+    svc.settings = svc.settings.with_(generic_login_errors=True)
+    for account in ("13899999998", "13800000002"):
+        codes = [err(begin, svc, account=account, password="Wrong@2026x").code for _ in range(limit)]
+        assert codes == ["login_failed"] * (limit - 1) + ["account_locked"], (account, codes)
+
+
 def test_R_LOGIN_9_unknown_serial_costs_a_hash_and_counts(svc, world):
     """R-LOGIN-9: an unknown serial answers like a wrong certificate password (one argon2 verify each)."""
     hasher = ports_of(svc).hasher

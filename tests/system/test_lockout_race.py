@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 
 import pytest
 
@@ -23,10 +24,17 @@ pytestmark = pytest.mark.slow
 def server(svc, db_url, tmp_path):
     extra = {}
     if os.environ.get("AUTHZ_REDIS_TEST_URL") and "postgresql" in db_url:
-        extra = {"REDIS_URL": os.environ["AUTHZ_REDIS_TEST_URL"], "AUTHZ_REDIS_KEY_PREFIX": f"authz-race-{os.getpid()}:"}
+        # a prefix per test: the database is fresh per test, the shared Redis is not
+        extra = {"REDIS_URL": os.environ["AUTHZ_REDIS_TEST_URL"], "AUTHZ_REDIS_KEY_PREFIX": f"authz-race-{uuid.uuid4().hex}:"}
     inst = Instance(service_env(db_url, **extra), tmp_path / "serve.log")
     yield inst.base
     inst.stop()
+    if extra:
+        import redis
+        r = redis.Redis.from_url(extra["REDIS_URL"])
+        keys = list(r.scan_iter(extra["AUTHZ_REDIS_KEY_PREFIX"] + "*"))
+        if keys:
+            r.delete(*keys)
 
 
 def _burst(server, bodies, path="/api/v1/auth/login"):

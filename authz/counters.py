@@ -15,6 +15,19 @@ rule); a success of the method resets its count; a password reset lifts every lo
 
 SMS quota: at most `sms_quota` codes per phone in a window of `sms_window_minutes` that starts at the
 first code; once it has passed, the next code opens a new window.
+
+Durability (issue 10 finding 11). The database backend is durable as it stands. With Redis a restart
+without persistence (or a FLUSHDB) would clear every lock, so Redis is the fast path and the database the
+record of locks: when a failure locks a method, `RedisCounters.fail` also writes the lock end to the
+counter_row table (key `lock:<method>:<subject>`, the row the database backend keeps, created by migration
+step 2); `locked_until` and `reserve` answer from Redis and, only when Redis has no lock, read that row
+(one lookup on its unique key); `unlock` (password reset, R-PWD-4) clears both. So a lock outlives a Redis
+restart. Not kept durable, by decision:
+* the consecutive-failure counts below the limit and the evaluations in flight: a restart hands an
+  attacker at most limit - 1 extra guesses per method, and only if they can restart Redis at will;
+* the SMS quota (R-SMS-1): a 10-minute window, so a restart grants at most one extra window (5 codes) per
+  phone; every code is still single use with a per-code attempt cap, and wrong codes count toward the
+  (durable) lock. Keeping it durable would cost a database write on every send for that one window.
 """
 from __future__ import annotations
 
@@ -218,8 +231,37 @@ return {1, string.format('%.6f', we)}
 """
 
 
+class DurableLocks:
+    """The lock ends RedisCounters keeps in the database, so that a lock survives a Redis restart: the
+    locked_until column of counter_row, under the database backend's key (`lock:<method>:<subject>`)."""
+
+    @staticmethod
+    def _row():
+        from .models_login import CounterRow
+        return CounterRow
+
+    def get(self, key: str, now: float) -> float | None:
+        """The recorded lock end if it is after `now` (one lookup on the unique key)."""
+        CR = self._row()
+        until = CR.select(CR.locked_until).where(CR.key == key).scalar()
+        return until if until and until > now else None
+
+    def put(self, key: str, end: float) -> None:
+        """Record a lock end; a later end already recorded is kept."""
+        CR = self._row()
+        (CR.insert(key=key, count=0, window_end=0, locked_until=end)
+         .on_conflict(conflict_target=[CR.key],
+                      update={CR.locked_until: pw.Case(None, [(CR.locked_until < end, end)], CR.locked_until)})
+         .execute())
+
+    def clear(self, keys: list[str]) -> None:
+        CR = self._row()
+        CR.delete().where(CR.key.in_(keys)).execute()
+
+
 class RedisCounters(_Policy):
-    """Counters in Redis hashes, changed by Lua scripts; fails closed."""
+    """Counters in Redis hashes, changed by Lua scripts; fails closed. Lock ends are also recorded in the
+    database (`DurableLocks`) and read from there when Redis has none."""
 
     def __init__(self, settings: Settings, client=None):
         super().__init__(settings)
@@ -231,6 +273,7 @@ class RedisCounters(_Policy):
         self._sms = self.r.register_script(_SMS)
         self._reserve = self.r.register_script(_RESERVE)
         self._release = self.r.register_script(_RELEASE)
+        self.durable = DurableLocks()
 
     def _call(self, fn, *args, **kw):
         try:
@@ -240,31 +283,45 @@ class RedisCounters(_Policy):
             raise AuthzError(E_UNAVAILABLE, headers={"Retry-After": "5"}) from None
 
     def locked_until(self, subject, method, now):
-        raw = self._call(self.r.hget, self.prefix + _lock_key(subject, method), "locked_until")
+        key = _lock_key(subject, method)
+        raw = self._call(self.r.hget, self.prefix + key, "locked_until")
         until = float(raw) if raw else 0.0
-        return until if until > now else None
+        return until if until > now else self.durable.get(key, now)
 
     def fail(self, subject, method, now):
+        key = _lock_key(subject, method)
         end = self.lock_end(now)
         ttl = int(max(end, self.day_end(now)) - now) + 86_400
-        locked = self._call(self._fail, keys=[self.prefix + _lock_key(subject, method)],
+        locked = self._call(self._fail, keys=[self.prefix + key],
                             args=[repr(now), repr(self.day_end(now)), self.limit, repr(end), ttl])
-        return float(locked) if locked else None
+        if not locked:
+            return None
+        self.durable.put(key, float(locked))  # the lock outlives a Redis restart (issue 10 finding 11)
+        return float(locked)
 
     def succeed(self, subject, method):
         self._call(self.r.hset, self.prefix + _lock_key(subject, method), "count", 0)
 
     def reserve(self, subject, method, now):
-        out = self._call(self._reserve, keys=[self.prefix + _lock_key(subject, method)],
-                         args=[repr(now), self.limit, FLIGHT_SECONDS])
+        key = _lock_key(subject, method)
+        out = self._call(self._reserve, keys=[self.prefix + key], args=[repr(now), self.limit, FLIGHT_SECONDS])
         out = out.decode() if isinstance(out, bytes) else out
+        if out and float(out) > 0:
+            return float(out)  # locked in Redis: no database read
+        until = self.durable.get(key, now)  # Redis has no lock: it may have lost one (a restart)
+        if until:
+            if not out:  # the slot just taken is not used
+                self.release(subject, method)
+            return until
         return float(out) if out else None
 
     def release(self, subject, method):
         self._call(self._release, keys=[self.prefix + _lock_key(subject, method)])
 
     def unlock(self, subject):
-        self._call(self.r.delete, *[self.prefix + _lock_key(subject, m) for m in METHODS])
+        keys = [_lock_key(subject, m) for m in METHODS]
+        self.durable.clear(keys)  # first: a Redis error (503) must not leave the durable record behind
+        self._call(self.r.delete, *[self.prefix + k for k in keys])
 
     def take_sms(self, phone, now):
         ok, end = self._call(self._sms, keys=[self.prefix + f"sms:{phone}"],

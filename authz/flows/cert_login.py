@@ -19,20 +19,21 @@ from __future__ import annotations
 
 import base64
 import secrets
+from contextlib import ExitStack
 from enum import Enum
 
 from .. import accounts, audit, loginlog
 from ..db import database
 from ..errors import AuthzError, register
-from ..factors.base import locked_error
+from ..factors.base import locked_error, reserved
 from ..models import Enterprise
 from ..models_cert import TaxCertificate
 from ..ports import ports_of
 from ..sessions import Entry, Identity
 from .. import sessions
 from . import base, certificates
-from .login import (DEFAULT_ACCOUNT_TYPES, E_CHOICE, E_GENERIC, E_NO_RELATION, E_PASSWORD_WRONG, Step, _err,
-                    identity_choices, identity_for)
+from .login import (DEFAULT_ACCOUNT_TYPES, E_CHOICE, E_GENERIC, E_NO_RELATION, Step, identity_choices,
+                    identity_for, password_step)
 
 E_FIRST_LOGIN = register("certificate_login_first_password", 409, "首次登录请先使用账号密码登录完成相关操作",
                          "Log in with your account and password first to finish the first-login steps")
@@ -69,33 +70,17 @@ def start(svc, *, serial: str, certificate_password: str, account: str, password
         person = None
     log = dict(entry=Entry.ENTERPRISE.value, step="certificate", factor="certificate", account_type=account_type,
                ip=ip, uscc=ent.uscc if ent else "", enterprise=ent)
-    if person is not None:
-        until = (ports.counters.locked_until(person.uid, "password", now)
-                 or ports.counters.locked_until(person.uid, certificates.METHOD, now))
-        if until:
-            ports.hasher.verify_person(None, password)
-            ports.hasher._verify(ports.hasher.dummy, certificate_password or "")
-            loginlog.record(svc, person=person, outcome="account_locked", **log)
-            raise locked_error(until)
-    doc = accounts.primary_document(person) if person else None
-    person_ok = ports.hasher.verify_person(person, password or "", doc.doc_number if doc else None)
-    cert_ok = ports.hasher._verify(cert.password_hash if cert else ports.hasher.dummy, certificate_password or "")
-    if person is None:
-        loginlog.record(svc, outcome=E_GENERIC, **log)
-        raise AuthzError(E_GENERIC)
-    if not person_ok:
-        until = ports.counters.fail(person.uid, "password", now)
-        loginlog.record(svc, person=person, outcome="account_locked" if until else E_PASSWORD_WRONG, **log)
-        if until:
-            raise locked_error(until)
-        raise _err(svc, E_PASSWORD_WRONG, limit=svc.settings.lockout_failures)
-    ports.counters.succeed(person.uid, "password")
-    if cert is None or not cert_ok:
-        until = ports.counters.fail(person.uid, certificates.METHOD, now)
-        loginlog.record(svc, person=person, outcome="account_locked" if until else certificates.E_CERT_INVALID, **log)
-        if until:
-            raise locked_error(until)
-        raise AuthzError(certificates.E_CERT_INVALID, limit=svc.settings.lockout_failures)
+    with ExitStack() as held:  # at most the limit evaluated of either method, whatever the concurrency
+        password_step(svc, held, person=person, account=account, password=password, unknown_code=E_GENERIC,
+                      log=log, also=(certificates.METHOD,))
+        cert_ok = ports.hasher._verify(cert.password_hash if cert else ports.hasher.dummy, certificate_password or "")
+        if cert is None or not cert_ok:
+            until = ports.counters.fail(person.uid, certificates.METHOD, svc.clock.time())
+            loginlog.record(svc, person=person, outcome="account_locked" if until else certificates.E_CERT_INVALID,
+                            **log)
+            if until:
+                raise locked_error(until)
+            raise AuthzError(certificates.E_CERT_INVALID, limit=svc.settings.lockout_failures)
     try:
         certificates.usable(svc, cert)
         if person.must_change_password or person.agreement_signed_at is None:
@@ -125,17 +110,20 @@ def verify(svc, flow_id: str, signature: str) -> Step:
     ports = ports_of(svc)
     log = dict(entry=ctx["entry"], step="signature", factor="certificate", account_type=ctx.get("account_type", ""),
                ip=ctx.get("ip", ""), uscc=ctx["uscc"])
-    until = ports.counters.locked_until(person.uid, certificates.METHOD, svc.clock.time())
-    if until:
-        raise locked_error(until)
-    certificates.usable(svc, cert)
-    if not certificates.signature_ok(cert, base64.b64decode(ctx["challenge"]), signature):
-        until = ports.counters.fail(person.uid, certificates.METHOD, svc.clock.time())
-        loginlog.record(svc, person=person, outcome="account_locked" if until else certificates.E_SIGNATURE, **log)
-        if until:
-            raise locked_error(until)
-        raise AuthzError(certificates.E_SIGNATURE)
-    ports.counters.succeed(person.uid, certificates.METHOD)
+    with ExitStack() as held:  # the same reservation as every other counted check (R-LOGIN-11)
+        try:
+            held.enter_context(reserved(svc, person.uid, certificates.METHOD))
+        except AuthzError as err:
+            loginlog.record(svc, person=person, outcome=err.code, **log)
+            raise
+        certificates.usable(svc, cert)
+        if not certificates.signature_ok(cert, base64.b64decode(ctx["challenge"]), signature):
+            until = ports.counters.fail(person.uid, certificates.METHOD, svc.clock.time())
+            loginlog.record(svc, person=person, outcome="account_locked" if until else certificates.E_SIGNATURE, **log)
+            if until:
+                raise locked_error(until)
+            raise AuthzError(certificates.E_SIGNATURE)
+        ports.counters.succeed(person.uid, certificates.METHOD)
     loginlog.record(svc, person=person, outcome="ok", **log)
     flow = base.update_context(svc, flow, factor="certificate", challenge=None)
     ids = _choices(svc, flow)

@@ -99,6 +99,49 @@ def _err(svc, code: str, **params) -> AuthzError:
 
 
 # ---- step 1: password
+def password_step(svc, held: ExitStack, *, person, account: str, password: str, unknown_code: str, log: dict,
+                  also: tuple[str, ...] = ()) -> None:
+    """The personal-password check of every login (password login, certificate login): the one home of
+    its lockout (R-LOGIN-11) and its answers (R-LOGIN-12). Returns only when `person` is known and the
+    password right; otherwise logs and raises.
+
+    An evaluation of `password` (and of each method in `also` the caller checks next in the same request)
+    is reserved atomically in `held` before the argon2 verify, so at most the limit is ever evaluated
+    however many requests arrive at once; the caller keeps the reservations until its own checks are
+    counted. A refused reservation still costs one verify. With generic errors an unknown account is
+    counted and locked under a subject derived from the account string, so the fifth wrong password
+    answers 423 either way; without them an unknown account is answered `unknown_code`, uncounted."""
+    ports = ports_of(svc)
+    now = svc.clock.time()
+    subject = person.uid if person is not None else (
+        unknown_subject(account) if svc.settings.generic_login_errors else None)
+    if subject is None:  # an unknown account without generic errors: nothing to count
+        ports.hasher.verify_person(None, password or "")
+        loginlog.record(svc, outcome=unknown_code, **log)
+        raise _err(svc, unknown_code)
+    try:
+        for method in ("password", *also):
+            held.enter_context(reserved(svc, subject, method))
+    except AuthzError:
+        ports.hasher.verify_person(None, password or "")  # same cost as any other answer
+        loginlog.record(svc, person=person, outcome="account_locked", **log)
+        raise
+    doc = accounts.primary_document(person) if person else None
+    ok = ports.hasher.verify_person(person, password or "", doc.doc_number if doc else None)
+    if person is None:
+        loginlog.record(svc, outcome=unknown_code, **log)
+        if until := ports.counters.fail(subject, "password", now):
+            raise locked_error(until)
+        raise _err(svc, unknown_code)
+    if not ok:
+        until = ports.counters.fail(person.uid, "password", now)
+        loginlog.record(svc, person=person, outcome="account_locked" if until else E_PASSWORD_WRONG, **log)
+        if until:
+            raise locked_error(until)
+        raise _err(svc, E_PASSWORD_WRONG, limit=svc.settings.lockout_failures)
+    ports.counters.succeed(person.uid, "password")
+
+
 def start(svc, *, entry: str, account: str, password: str, uscc: str | None = None, special_type: str | None = None,
           nonresident_code: str | None = None, human_token: str | None = None, ip: str = "",
           client: str = "browser") -> Step:
@@ -124,39 +167,10 @@ def start(svc, *, entry: str, account: str, password: str, uscc: str | None = No
     person, account_type = accounts.find_account(account, allow=ACCOUNT_TYPES.get(entry, DEFAULT_ACCOUNT_TYPES))
     if not accounts.can_log_in(person):
         person = None
-    doc = accounts.primary_document(person) if person else None
     log = dict(entry=entry.value, step="password", account_type=account_type, ip=ip, uscc=ctx.get("uscc", ""))
-
-    # R-LOGIN-12 with generic errors: an unknown account is counted and locked like a real one under a
-    # subject derived from the account string, so the 5th wrong password answers 423 either way
-    subject = person.uid if person is not None else (
-        unknown_subject(account) if svc.settings.generic_login_errors else None)
-    if subject is None:  # an unknown account without generic errors: nothing to count
-        ports.hasher.verify_person(None, password or "")
-        code = E_PHONE_NOT_FOUND if account_type == "phone" else E_NOT_REGISTERED
-        loginlog.record(svc, outcome=code, **log)
-        raise _err(svc, code)
+    unknown = E_PHONE_NOT_FOUND if account_type == "phone" else E_NOT_REGISTERED
     with ExitStack() as held:
-        try:  # at most the limit is ever evaluated, whatever the concurrency (R-LOGIN-11)
-            held.enter_context(reserved(svc, subject, "password"))
-        except AuthzError:
-            ports.hasher.verify_person(None, password)  # same cost as any other answer
-            loginlog.record(svc, person=person, outcome="account_locked", **log)
-            raise
-        ok = ports.hasher.verify_person(person, password or "", doc.doc_number if doc else None)
-        if person is None:
-            code = E_PHONE_NOT_FOUND if account_type == "phone" else E_NOT_REGISTERED
-            loginlog.record(svc, outcome=code, **log)
-            if until := ports.counters.fail(subject, "password", now):
-                raise locked_error(until)
-            raise _err(svc, code)
-        if not ok:
-            until = ports.counters.fail(person.uid, "password", now)
-            loginlog.record(svc, person=person, outcome="account_locked" if until else E_PASSWORD_WRONG, **log)
-            if until:
-                raise locked_error(until)
-            raise _err(svc, E_PASSWORD_WRONG, limit=svc.settings.lockout_failures)
-        ports.counters.succeed(person.uid, "password")
+        password_step(svc, held, person=person, account=account, password=password, unknown_code=unknown, log=log)
     if account_type == "phone":
         ctx["account_phone"] = account.strip()
     ctx["account_type"] = account_type

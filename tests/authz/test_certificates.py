@@ -102,6 +102,54 @@ def test_R_LOGIN_9_wrong_certificate_password_counts_toward_the_lockout(svc, wor
     assert not counters.locked_until("p-officer", "password", svc.clock.time())
 
 
+def test_R_LOGIN_11_certificate_login_reserves_before_it_verifies(svc, world):
+    """R-LOGIN-11 (issue 10 finding 4) on certificate login: with the limit of `certificate` checks in
+    flight elsewhere, start and verify are refused 429 attempts_in_progress before any verify; with the
+    `password` slots taken, start is refused too; a refused start releases what it had reserved."""
+    key = new_key("sm")
+    file_cert(svc, "CERT001", key)
+    step = begin(svc)  # a flow to verify later, made while the slots were free
+    counters, hasher, now = ports_of(svc).counters, ports_of(svc).hasher, svc.clock.time()
+    limit = svc.settings.lockout_failures
+    for method in ("certificate", "password"):
+        for _ in range(limit):
+            assert counters.reserve("p-officer", method, now) is None  # other workers' checks in flight
+        before = hasher.verifications
+        assert err(begin, svc).code == "attempts_in_progress"
+        assert hasher.verifications - before == 1  # only the dummy verify: the same cost, nothing evaluated
+        if method == "certificate":
+            assert err(cert_login.verify, svc, step.view["flow"], sign(key, step.view["challenge"])).code == \
+                "attempts_in_progress"
+        for _ in range(limit):
+            counters.release("p-officer", method)
+    done = cert_login.verify(svc, step.view["flow"], sign(key, step.view["challenge"]))
+    assert done.view["state"] == "done"
+
+
+def test_R_LOGIN_11_five_bad_signatures_lock_the_certificate_method(svc, world):
+    """R-LOGIN-11 / R-LOGIN-9: bad signatures count toward `certificate` under the reservation; the fifth
+    locks (423), and then a correct start is refused before its verify."""
+    file_cert(svc, "CERT001", new_key("sm"))
+    limit = svc.settings.lockout_failures
+    codes = [err(cert_login.verify, svc, begin(svc).view["flow"], "AAAA").code for _ in range(limit)]
+    assert codes == ["certificate_signature_invalid"] * (limit - 1) + ["account_locked"]
+    assert err(begin, svc).code == "account_locked"
+
+
+def test_R_LOGIN_12_unknown_account_on_certificate_login_locks_like_a_known_one(svc, world):
+    """R-LOGIN-12 decision / R-LOGIN-11: with generic errors an unknown account through certificate login
+    goes through the same password step as password login: counted under a subject derived from the
+    account string, so the fifth answer is 423 for it as for a real account; without them it is
+    login_failed, uncounted."""
+    file_cert(svc, "CERT001", new_key("sm"))
+    limit = svc.settings.lockout_failures
+    assert {err(begin, svc, account="13899999999").code for _ in range(limit + 1)} == {"login_failed"}
+    svc.settings = svc.settings.with_(generic_login_errors=True)
+    for account in ("13899999998", "13800000002"):
+        codes = [err(begin, svc, account=account, password="Wrong@2026x").code for _ in range(limit)]
+        assert codes == ["login_failed"] * (limit - 1) + ["account_locked"], (account, codes)
+
+
 def test_R_LOGIN_9_unknown_serial_costs_a_hash_and_counts(svc, world):
     """R-LOGIN-9: an unknown serial answers like a wrong certificate password (one argon2 verify each)."""
     hasher = ports_of(svc).hasher

@@ -181,3 +181,107 @@ def test_redis_counters_fail_closed_at_login(svc, world):
     with pytest.raises(AuthzError) as e:
         login.start(svc, entry="personal", account="13800000004", password=PASSWORD)
     assert e.value.code == "counters_unavailable"
+
+
+@pytest.fixture
+def redis_counters(svc):
+    """RedisCounters on the shared test Redis under a private key prefix (only its own keys are touched)."""
+    _redis_or_skip()
+    prefix = f"authz-test-{uuid.uuid4().hex}:"
+    c = RedisCounters(svc.settings.with_(redis_url=REDIS_URL, redis_key_prefix=prefix))
+
+    def flush():  # what a Redis restart without persistence does to this deployment's keys
+        keys = list(c.r.scan_iter(prefix + "*"))
+        if keys:
+            c.r.delete(*keys)
+    c.flush = flush
+    yield c
+    flush()
+
+
+def _lock(c, subject="p-d", method="password", now=T0):
+    ends = [c.fail(subject, method, now) for _ in range(c.limit)]
+    assert ends[-1] and not any(ends[:-1])
+    return ends[-1]
+
+
+@pytest.mark.redis
+def test_R_LOGIN_11_a_lock_survives_a_redis_flush(redis_counters):
+    """R-LOGIN-11 (issue 10 finding 11): a lock written by the Redis backend is also recorded in the
+    database; after Redis lost every key, locked_until and reserve still answer the lock end (the reserve
+    takes no slot), other methods stay free, and the lock ends at its end."""
+    c = redis_counters
+    until = _lock(c)
+    c.flush()
+    assert c.locked_until("p-d", "password", T0 + 60) == until
+    for _ in range(3 * c.limit):  # each refused reservation gives back the slot it took
+        assert c.reserve("p-d", "password", T0 + 60) == until
+    assert c.locked_until("p-d", "sms", T0 + 60) is None
+    assert c.locked_until("p-d", "password", until) is None
+    assert c.reserve("p-d", "password", until) is None
+
+
+@pytest.mark.redis
+def test_R_LOGIN_11_R_PWD_4_unlock_clears_redis_and_the_durable_record(redis_counters):
+    """R-LOGIN-11 / R-PWD-4 (issue 10 finding 11): a password reset lifts the lock in Redis and in the
+    database, so a later Redis flush does not bring it back; five reservations are free again."""
+    from authz.models_login import CounterRow
+    c = redis_counters
+    _lock(c, method="sms")
+    assert CounterRow.get(CounterRow.key == "lock:sms:p-d").locked_until
+    c.unlock("p-d")
+    assert CounterRow.get_or_none(CounterRow.key == "lock:sms:p-d") is None
+    c.flush()
+    assert c.locked_until("p-d", "sms", T0) is None
+    assert all(c.reserve("p-d", "sms", T0) is None for _ in range(c.limit))
+
+
+@pytest.mark.redis
+def test_R_LOGIN_11_a_second_lock_keeps_the_later_end(redis_counters, svc):
+    """R-LOGIN-11 (issue 10 finding 11): the durable record keeps the latest lock end (minutes mode: the
+    second lock of the day ends later than the first)."""
+    c = RedisCounters(svc.settings.with_(redis_url=REDIS_URL, redis_key_prefix=redis_counters.prefix[:-4],
+                                         lockout_mode="minutes", lockout_minutes=120))
+    first = _lock(c)
+    second = _lock(c, now=first + 1)
+    assert second == first + 1 + 7200
+    c.durable.put("lock:password:p-d", first)  # an older end arriving late changes nothing
+    redis_counters.flush()
+    assert c.locked_until("p-d", "password", first + 2) == second
+
+
+@pytest.mark.redis
+def test_R_LOGIN_11_the_durable_read_is_one_indexed_lookup_only_when_redis_has_no_lock(redis_counters, caplog):
+    """Issue 10 finding 11, cost: Redis stays the fast path. While Redis holds the lock, a check makes no
+    database query; when it has none (the usual case, or after a restart) exactly one SELECT on
+    counter_row's unique key (SQLite: `SEARCH ... USING INDEX`)."""
+    import logging
+    c = redis_counters
+
+    def queries(fn):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="peewee"):
+            fn()
+        return [r.msg for r in caplog.records if r.name == "peewee"]
+
+    assert len(queries(lambda: c.locked_until("p-q", "password", T0))) == 1
+    reserve_queries = queries(lambda: c.reserve("p-q", "password", T0))
+    assert len(reserve_queries) == 1
+    c.release("p-q", "password")
+    until = _lock(c, "p-q")
+    assert queries(lambda: c.locked_until("p-q", "password", T0)) == []
+    assert queries(lambda: c.reserve("p-q", "password", T0)) == []
+    c.flush()
+    (sql, params), = queries(lambda: c.locked_until("p-q", "password", T0))
+    assert c.locked_until("p-q", "password", T0) == until
+    if database.obj.__class__.__name__.startswith("Sqlite"):
+        plan = " ".join(str(row) for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+        assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, plan
+
+
+def test_R_LOGIN_11_the_database_backend_is_durable_as_it_stands(svc):
+    """Issue 10 finding 11: the database backend keeps its locks in counter_row; a new backend object (a
+    restarted worker) sees the lock."""
+    until = _lock(DatabaseCounters(svc.settings))
+    assert DatabaseCounters(svc.settings).locked_until("p-d", "password", T0 + 1) == until
+    assert DatabaseCounters(svc.settings).reserve("p-d", "password", T0 + 1) == until

@@ -7,60 +7,15 @@ wake-ups of a Service on the test database.
 * recovery is automatic: once Redis is back, the same Service counts again, with no restart."""
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
-
 import pytest
 
 from api import create_app
 from authz.service import Service
 from tests.login_support import *  # noqa: F401,F403
 from tests.login_support import PASSWORD, USCC
+from tests.faults.redis_support import private_redis  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrivateRedis:
-    def __init__(self, port: int):
-        self.port = port
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        import redis
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if redis.Redis(port=self.port, socket_connect_timeout=0.2).ping():
-                    return
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError("private redis-server did not start")
-
-    def stop(self):
-        if self.proc:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
-@pytest.fixture
-def private_redis():
-    if not shutil.which("redis-server"):
-        pytest.skip("redis-server not installed")
-    r = PrivateRedis(_port())
-    r.start()
-    yield r
-    r.stop()
 
 
 def login_attempt(client, password):

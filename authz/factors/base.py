@@ -60,6 +60,17 @@ def reserved(svc, uid: str, method: str):
         counters.release(uid, method)
 
 
+def attempt(svc, uid: str, method: str, check: Callable[[], bool]) -> tuple[bool, float | None]:
+    """One evaluation of a secret the person types (old password, certificate password) under the lockout:
+    reserved first (refused while locked or while the limit is in flight), then counted. Returns
+    (right, lock end if this failure locked the method)."""
+    with reserved(svc, uid, method) as counters:
+        if check():
+            counters.succeed(uid, method)
+            return True, None
+        return False, counters.fail(uid, method, svc.clock.time())
+
+
 def guarded(svc, uid: str | None, method: str, fn: Callable[[], T]) -> T:
     """Run one check of `method` for person `uid` under the lockout: refused while locked, a counted
     failure adds to the count (and may lock), a success resets it."""

@@ -22,7 +22,7 @@ from .. import audit
 from ..credentials import check_policy
 from ..db import database
 from ..errors import AuthzError, register
-from ..factors.base import ensure_unlocked, locked_error
+from ..factors.base import attempt, locked_error
 from ..ids import enterprise_domain
 from ..masking import mask_enterprise_name, mask_name
 from ..models import Enterprise
@@ -170,15 +170,13 @@ def change_password(svc, actor, serial: str, old: str, new: str, confirm: str | 
     if cert.status != "active":
         raise AuthzError(E_CERT_REVOKED)
     ports = ports_of(svc)
-    ensure_unlocked(svc, actor.uid, METHOD)
-    if not ports.hasher._verify(cert.password_hash, old or ""):
-        until = ports.counters.fail(actor.uid, METHOD, svc.clock.time())
+    right, until = attempt(svc, actor.uid, METHOD, lambda: ports.hasher._verify(cert.password_hash, old or ""))
+    if not right:
         audit.record(svc, actor=actor.uid, identity=actor.role, domain=actor.domain, outcome="refused",
                      action="certificate.change_password", target=f"cert:{serial}")
         if until:
             raise locked_error(until)
         raise AuthzError(E_CERT_PASSWORD, limit=svc.settings.lockout_failures)
-    ports.counters.succeed(actor.uid, METHOD)
     check_policy(new, svc.settings, confirm)
     if ports.hasher._verify(cert.password_hash, new):
         raise AuthzError("password_unchanged")

@@ -21,7 +21,7 @@ from ..codes import Purpose
 from ..credentials import E_PWD_SAME, check_policy
 from ..db import database
 from ..errors import AuthzError, register
-from ..factors.base import locked_error
+from ..factors.base import attempt, locked_error
 from ..models import Person
 from ..ports import ports_of
 from . import base, stepup
@@ -49,19 +49,15 @@ def change_with_old_password(svc, actor: Actor, old_password: str, new_password:
     person = stepup.person_of(actor)
     check_policy(new_password, svc.settings, confirm_password)
     ports = ports_of(svc)
-    now = svc.clock.time()
-    until = ports.counters.locked_until(person.uid, "password", now)
-    if until:
-        raise locked_error(until)
     doc = accounts.primary_document(person)
-    if not ports.hasher.verify_person(person, old_password or "", doc.doc_number if doc else None):
-        until = ports.counters.fail(person.uid, "password", now)
+    right, until = attempt(svc, person.uid, "password", lambda: ports.hasher.verify_person(
+        person, old_password or "", doc.doc_number if doc else None))
+    if not right:
         audit.record(svc, actor=person.uid, identity=actor.role, domain=actor.domain, action="person.password.change",
                      target=f"person:{person.uid}", outcome="refused", detail={"method": "old_password"})
         if until:
             raise locked_error(until)
         raise AuthzError(E_OLD_WRONG, limit=svc.settings.lockout_failures)
-    ports.counters.succeed(person.uid, "password")
     if hmac.compare_digest((old_password or "").encode(), new_password.encode()):
         raise AuthzError(E_PWD_SAME)
     return _set(svc, actor, person, new_password, "old_password")

@@ -262,3 +262,17 @@ def test_R_CERT_1_migration_step_5_adds_the_certificate_table(svc, world):
     assert migrations.upgrade(svc.db) == [s[0] for s in migrations.STEPS if s[0] >= 5]  # 5 and any later step
     assert svc.db.table_exists("tax_certificate") and Person.get(Person.uid == "p-officer")
     file_cert(svc, "CERT001", new_key("sm"))
+
+
+def test_R_LOGIN_11_certificate_password_change_reserves_before_it_verifies(svc, world):
+    """R-LOGIN-11 (issue 10 finding 4) on R-CERT-1: with the limit of certificate checks in flight, the old
+    certificate password is not even evaluated (429 attempts_in_progress)."""
+    file_cert(svc, "CERT001", new_key("sm"))
+    actor = in_enterprise(svc, world["officer"], USCC, "tax_officer")
+    counters, hasher, now = ports_of(svc).counters, ports_of(svc).hasher, svc.clock.time()
+    for _ in range(svc.settings.lockout_failures):
+        assert counters.reserve(actor.uid, "certificate", now) is None
+    before = hasher.verifications
+    assert err(certificates.change_password, svc, actor, "CERT001", "Wrong@2026x", "New@2026cert").code == \
+        "attempts_in_progress"
+    assert hasher.verifications == before

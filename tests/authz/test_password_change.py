@@ -112,3 +112,20 @@ def test_R_PWD_3_from_enterprise_business_as_the_rule_file_allows(svc, world):
         assert password_change.change_with_old_password(svc, me, PASSWORD, NEW, NEW)["state"] == "done"
     else:
         assert err(password_change.change_with_old_password, svc, me, PASSWORD, NEW, NEW).code == "forbidden"
+
+
+def test_R_LOGIN_11_old_password_check_reserves_before_it_verifies(svc, world):
+    """R-LOGIN-11 (issue 10 finding 4) on the account-centre password change: with the limit of password
+    checks in flight elsewhere (other workers), a change is refused 429 attempts_in_progress before its
+    argon2 verify, so concurrent guesses of the old password never exceed the limit."""
+    from authz.ports import ports_of
+    me = personal(svc, world["plain"])
+    counters, hasher, now = ports_of(svc).counters, ports_of(svc).hasher, svc.clock.time()
+    for _ in range(svc.settings.lockout_failures):
+        assert counters.reserve(me.uid, "password", now) is None
+    before = hasher.verifications
+    assert err(password_change.change_with_old_password, svc, me, "Wrong@2026x", NEW, NEW).code == "attempts_in_progress"
+    assert hasher.verifications == before
+    for _ in range(svc.settings.lockout_failures):
+        counters.release(me.uid, "password")
+    assert err(password_change.change_with_old_password, svc, me, "Wrong@2026x", NEW, NEW).code == "old_password_wrong"

@@ -6,7 +6,9 @@
 * Username (R-USR-1): 6-20 letters or digits starting with a letter, case-sensitive, unique. Setting a
   first username is free; changing an existing one is allowed once per calendar year in Asia/Shanghai
   (the next change opens on 1 January). From enterprise business the change is confirmed by an SMS code
-  to the default phone or a face scan [001]; from natural-person business it is not [003].
+  to the default phone or a face scan [001]; from natural-person business it is not [003]. The database
+  enforces both rules (`claim_username`: one conditional UPDATE, and the unique index), so concurrent
+  requests get one winner and a 409 for the rest (issue 10 finding 10).
 
 ```
 username (enterprise business): request -> verify --(SMS to the default phone | face scan)--> done
@@ -168,27 +170,52 @@ def verify_username_factor(svc, actor: Actor, flow_id: str, factor_name: str, co
 def _apply_username(svc, actor: Actor, person: Person, username: str, verified_by: str, *, flow=None) -> dict:
     try:
         return _apply_username_tx(svc, actor, person, username, verified_by, flow)
-    except pw.IntegrityError:  # a concurrent request took the name between the check and the write
+    except pw.IntegrityError:  # the unique index: a concurrent request took the name first
         raise AuthzError(E_USERNAME_TAKEN) from None
 
 
-def _apply_username_tx(svc, actor: Actor, person: Person, username: str, verified_by: str, flow) -> dict:
+def _year_start(svc) -> float:
+    """Epoch seconds of 1 January 00:00 (Asia/Shanghai) of the current year: a change before it is last year's."""
+    return dt.datetime(svc.clock.local().year, 1, 1, tzinfo=SHANGHAI).timestamp()
+
+
+def claim_username(svc, person: Person, username: str) -> bool:
+    """R-USR-1 enforced by the database in one statement (issue 10 finding 10): write the name only if the
+    row still allows it. A first username only while the person has none (it does not use the year's
+    change); a change only while the username is still the one read and no change happened since this
+    year's 1 January. Uniqueness is the unique index (IntegrityError). False: a concurrent request got
+    there first -- re-read and check again."""
     now = svc.clock.time()
+    if person.username is None:
+        guard = Person.username.is_null()
+        changed_at = person.username_changed_at
+    else:
+        guard = ((Person.username == person.username)
+                 & (Person.username_changed_at.is_null() | (Person.username_changed_at < _year_start(svc))))
+        changed_at = now
+    return (Person.update(username=username, username_changed_at=changed_at, updated_at=now)
+            .where((Person.id == person.id) & guard).execute()) == 1
+
+
+def _apply_username_tx(svc, actor: Actor, person: Person, username: str, verified_by: str, flow) -> dict:
     with database.atomic():
         if flow is not None:
             base.transition(svc, USERNAME, flow, U.DONE)
-        person = Person.get_by_id(person.id)
-        _check_username(svc, person, username)  # again, inside the transaction: the year rule holds under races
-        first = person.username is None
-        changed_at = person.username_changed_at if first else now
-        n = (Person.update(username=username, username_changed_at=changed_at, updated_at=now)
-             .where((Person.id == person.id) & (Person.username_changed_at.is_null() if person.username_changed_at is None
-                                                else Person.username_changed_at == person.username_changed_at))
-             .execute())
-        if n != 1:
-            raise AuthzError("conflict")
+        # On SQLite the transaction holds the write lock (authz/db.py), so the first read is current; on
+        # PostgreSQL (read committed) a concurrent winner shows up as a refused claim, and the re-read
+        # sees it: the check then gives the precise answer (changed this year, taken, unchanged). A
+        # claim refused again means the row keeps moving: answer as for this year's change.
+        for _ in range(3):
+            person = Person.get_by_id(person.id)
+            _check_username(svc, person, username)
+            if claim_username(svc, person, username):
+                break
+        else:
+            nxt = dt.date(svc.clock.local().year + 1, 1, 1).isoformat()
+            raise AuthzError(E_USERNAME_YEARLY, next=nxt, errors={"next_change": nxt})
         audit.record(svc, actor=person.uid, identity=actor.role, domain=actor.domain, action="person.username.change",
-                     target=f"person:{person.uid}", detail={"first": first, "verified_by": verified_by})
+                     target=f"person:{person.uid}",
+                     detail={"first": person.username is None, "verified_by": verified_by})
     person = Person.get_by_id(person.id)
     return {"state": U.DONE.value, "username": person.username, "username_next_change": _next_change(svc, person)}
 

@@ -99,6 +99,87 @@ def test_R_USR_1_two_pending_confirmations_cannot_both_change(svc, world):
     assert Person.get(Person.uid == "p-legal").username == "zhangsanA1"
 
 
+# ---- the atomic guard (issue 10 finding 10): what the database refuses, whatever the caller read
+def test_R_USR_1_guard_refuses_a_change_on_a_stale_read(svc, world, clock):
+    """R-USR-1 (issue 10 finding 10): claim_username writes only if the row still allows it. A caller that
+    read the row before another change landed this year cannot change it again; last year's change
+    (FrozenClock moved into a new year) no longer counts."""
+    stale = Person.get(Person.uid == "p-legal")  # zhangsan01, never changed
+    assert personal_info.claim_username(svc, Person.get_by_id(stale.id), "zhangsan02")
+    assert not personal_info.claim_username(svc, stale, "zhangsan03")  # the stale read says "never changed"
+    assert Person.get_by_id(stale.id).username == "zhangsan02"
+    clock.set(at(2027, 1, 1, 0, 0))  # 1 January in Shanghai: last year's change is spent
+    assert personal_info.claim_username(svc, Person.get_by_id(stale.id), "zhangsan03")
+    assert not personal_info.claim_username(svc, Person.get_by_id(stale.id), "zhangsan04")
+    assert Person.get_by_id(stale.id).username_changed_at == clock.time()
+
+
+def test_R_USR_1_guard_a_first_username_only_while_there_is_none(svc, world):
+    """R-USR-1 (issue 10 finding 10): a first username is free only while the person has none: a caller
+    that read "no username" after another request set one cannot overwrite it as if it were first (that
+    was the second winner whose change did not use up the year)."""
+    stale = Person.get(Person.uid == "p-plain")
+    assert stale.username is None
+    assert personal_info.claim_username(svc, Person.get_by_id(stale.id), "zhaoliu01")
+    assert not personal_info.claim_username(svc, stale, "zhaoliu02")
+    row = Person.get_by_id(stale.id)
+    assert (row.username, row.username_changed_at) == ("zhaoliu01", None)
+
+
+def test_R_USR_1_change_racing_a_change_gets_the_yearly_code(svc, world, monkeypatch):
+    """R-USR-1 (issue 10 finding 10), the PostgreSQL interleaving replayed in one process: another change
+    commits between this request's read and its write. The refused claim is re-read and answered with the
+    once-a-year code (409 username_change_yearly), not a generic conflict. (Replayed in one process the
+    other change shares this transaction and rolls back with it; what matters is that this one is not
+    written.)"""
+    real = personal_info.claim_username
+    me = personal(svc, world["legal"])
+
+    def concurrent_first(svc_, person, username):
+        monkeypatch.setattr(personal_info, "claim_username", real)
+        assert real(svc_, Person.get_by_id(person.id), "zhangsanZZ")  # the other request wins
+        return real(svc_, person, username)
+
+    monkeypatch.setattr(personal_info, "claim_username", concurrent_first)
+    e = err(personal_info.change_username, svc, me, "zhangsan02")
+    assert (e.code, e.status, e.errors) == ("username_change_yearly", 409, {"next_change": "2027-01-01"})
+    assert Person.get(Person.uid == "p-legal").username != "zhangsan02"
+
+
+def test_R_USR_1_first_set_racing_a_first_set_becomes_the_years_change(svc, world, monkeypatch):
+    """R-USR-1 (issue 10 finding 10): two first-username requests interleave; the later one, re-read, is a
+    change of the name the other set, and it counts as this year's change (once serialised, exactly what
+    two requests in a row would do); a third is refused."""
+    real = personal_info.claim_username
+    me = personal(svc, world["plain"])
+
+    def concurrent_first(svc_, person, username):
+        monkeypatch.setattr(personal_info, "claim_username", real)
+        assert real(svc_, Person.get_by_id(person.id), "zhaoliuA1")
+        return real(svc_, person, username)
+
+    monkeypatch.setattr(personal_info, "claim_username", concurrent_first)
+    out = personal_info.change_username(svc, me, "zhaoliuB1")
+    assert (out["username"], out["username_next_change"]) == ("zhaoliuB1", "2027-01-01")
+    assert err(personal_info.change_username, svc, me, "zhaoliuC1").code == "username_change_yearly"
+
+
+def test_R_USR_1_name_taken_at_the_write_is_username_taken(svc, world, monkeypatch):
+    """R-USR-1 (issue 10 finding 10): another person takes the name between the check and the write: the
+    unique index refuses it and the answer is 409 username_taken, not an IntegrityError."""
+    real = personal_info.claim_username
+    me = personal(svc, world["plain"])
+
+    def concurrent_first(svc_, person, username):
+        monkeypatch.setattr(personal_info, "claim_username", real)
+        Person.update(username=username).where(Person.uid == "p-officer").execute()
+        return real(svc_, person, username)
+
+    monkeypatch.setattr(personal_info, "claim_username", concurrent_first)
+    assert err(personal_info.change_username, svc, me, "takenName1").code == "username_taken"
+    assert Person.get(Person.uid == "p-plain").username is None
+
+
 def test_R_INFO_2_email_name_address(svc, world):
     """R-INFO-2: email (well-formed, lower-cased, not another person's), name and address; audited by
     field name only."""

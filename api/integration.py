@@ -208,7 +208,10 @@ class IntegRealnameView(Schema):
 class IntegHallBindingRequest(Schema):
     uscc = Uscc(required=True)
     person = fields.Nested(IntegPersonRef, required=True)
-    identity_type = fields.String(required=True, validate=validate.OneOf(flow.HALL_ROLES))
+    identity_type = fields.String(required=True, validate=Pattern(flow.IDENTITY_TYPE_PATTERN), metadata={
+        "description": "An identity type the rule file lets the hall add here (`p, service:hall, <domain>, "
+                       "svc.binding:<type>, add`; as shipped tax_officer, invoice_officer, admin); any other "
+                       "answers 409 integ_hall_role", "example": "tax_officer"})
     functions = Functions()
     valid_until = fields.Date(allow_none=True)
     operator = Operator()

@@ -44,6 +44,9 @@ class Policy(MethodView):
         a dry run is refused the same way, so it tells whether the real reload would be."""
         svc = current_app.extensions["authz"]
         try:
+            model_errors = pol.check_model(svc.settings.model_path)  # a model the enforcer ignores (issue 10)
+            if model_errors:
+                raise pol.PolicyInvalid(model_errors)
             new = pol.parse(body["source"])
         except pol.PolicyInvalid as exc:
             raise AuthzError("policy_invalid", errors=[{"line": e.line, "code": e.code, "message": e.message}

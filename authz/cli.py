@@ -305,8 +305,9 @@ def policy_lint(env: Env, file: str | None, model_file: str | None) -> None:
         print_lint_errors(errors)
         sys.exit(1)
     biz = sum(1 for f in index.functions.values() if f.is_business)
+    svc_fns = sum(1 for f in index.functions.values() if f.obj.startswith(pol.SVC_PREFIX))
     click.echo(f"{rules_path}: ok — {len(index.rules)} rules, {len(index.functions)} functions "
-               f"({biz} business, {len(index.functions) - biz} account-centre), "
+               f"({biz} business, {len(index.functions) - biz - svc_fns} account-centre, {svc_fns} service), "
                f"{len(index.roles)} identity types, {len(index.kind_links)} kind links")
 
 

@@ -14,6 +14,10 @@ against a plain pycasbin Enforcer loaded through PeeweeAdapter), but over an ind
 
 `explain` asks pycasbin itself (enforce_ex over a filtered load) which rule allowed a request, and adds
 the reason when nothing did.
+
+Because decisions are compiled, not evaluated from the model's matchers, the enforcer honours exactly
+`policy.HONOURED_MODEL`: it refuses to start on a model.conf that says anything else (as lint and every
+reload do, `policy.check_model`), so a matcher edit is never silently ignored (issue 10).
 """
 from __future__ import annotations
 
@@ -65,6 +69,9 @@ class Enforcer:
         self.clock = clock
         self._reload_lock = threading.Lock()
         self._table: tuple = (None, {})
+        model_errors = pol.check_model(model_path)
+        if model_errors:
+            raise pol.PolicyInvalid(model_errors)
         self._model = casbin.Enforcer(model_path).get_model()  # parsed once; copied per explain
 
     # ---- decisions
@@ -103,6 +110,23 @@ class Enforcer:
                 continue
             return True
         return False
+
+    def service_can(self, scope: str, domain: str, obj: str, act: str) -> bool:
+        """May the calling service of this scope (`hall`, ...) do `act` on `obj` in `domain`? The model's m
+        with the rule file's subject `service:<scope>` as its own role (Casbin's g(x, x, dom) holds): its
+        `p` lines decide over the domain's kind; no bindings, function sets or validity windows. Only svc.
+        functions are granted to services (lint); a business function never matches (no function set)."""
+        index, table = self._table
+        if index is not self.index:
+            index, table = self._rebuild_table()
+        spec = table.get((obj, act))
+        if spec is None or spec[0] >= 0:
+            return False
+        allow = spec[1].get(pol.SERVICE_PREFIX + scope)
+        if allow is None or allow is True:
+            return allow is True
+        kind = self.domains.kind(domain)
+        return kind is not None and (kind in allow or domain in allow)
 
     def entry_allows(self, entry: str, obj: str, act: str) -> bool:
         """May a session of business entry `entry` reach (obj, act) at all? The model's m2 over the rule

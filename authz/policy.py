@@ -4,6 +4,14 @@ A rule file has five line kinds (see the header of policies/rules.csv): `role`, 
 (what a session of each business entry may reach at all: the model's second matcher, m2). Casbin itself
 only sees `p`, `p2` and `g2` lines (pycasbin's own file loader skips the others), so the same
 file loads unchanged into a plain `casbin.Enforcer`, which the tests use as the reference.
+
+A `p` line's subject is an identity type, or `service:<scope>` for what a calling service may do
+(`svc.*` functions, e.g. which identity types' bindings the tax hall handles, R-BIND-3): the same matcher m,
+with the subject as its own role (Casbin's g(x, x, dom) holds), asked by `Enforcer.service_can`.
+
+`check_model` refuses a model.conf the enforcer would not honour: decisions are compiled from the rule
+file (authz/enforcer.py, `PolicyIndex.entry_allows`), not evaluated from the model's matchers, so a
+matcher, effect or role definition other than HONOURED_MODEL would be silently ignored (issue 10).
 """
 from __future__ import annotations
 
@@ -16,14 +24,51 @@ from pathlib import Path
 
 import casbin
 
+from .clients import SCOPES
 from .errors import AuthzError, register
 from .ids import DOMAIN_RE, TOKEN_RE
 from .vocab import ENTRIES
+
+# The model the enforcer implements (authz.enforcer.Enforcer.can / service_can for m, PolicyIndex.entry_allows
+# for m2, PolicyIndex.kind_closure for g2, grants from the database for g). check_model compares the model
+# file's definitions with these, whitespace aside; to change one, change the fast path first, then this.
+HONOURED_MODEL = """
+[request_definition]
+r = sub, dom, obj, act
+r2 = entry, obj, act
+
+[policy_definition]
+p = sub, dom, obj, act
+p2 = entry, obj, act
+
+[role_definition]
+g = _, _, _
+g2 = _, _
+
+[policy_effect]
+e = some(where (p.eft == allow))
+e2 = some(where (p.eft == allow))
+
+[matchers]
+m = g(r.sub, p.sub, r.dom) && (p.dom == "*" || p.dom == r.dom || g2(r.dom, p.dom)) && r.obj == p.obj \
+&& r.act == p.act && inFunctionSet(r.sub, p.sub, r.dom, r.obj)
+m2 = r2.entry == p2.entry && keyMatch(r2.obj, p2.obj) && (p2.act == "*" || r2.act == p2.act)
+"""
+SECTION_NAMES = {"r": "request_definition", "p": "policy_definition", "g": "role_definition",
+                 "e": "policy_effect", "m": "matchers"}
+E_MODEL_NOT_HONOURED = register(
+    "model_not_honoured", 422,
+    "model.conf [{section}] 中的 {key} 与鉴权引擎实际执行的定义不一致（文件：{found}；引擎执行：{honoured}），"
+    "该修改不会生效，已拒绝此模型",
+    "{key} in [{section}] of model.conf is not what the enforcer implements (file: {found}; enforcer: "
+    "{honoured}); the edit would be silently ignored, so the model is refused")
 
 BUILTIN_KINDS = ("kind:ordinary", "kind:agency", "kind:nonresident", "kind:personal")
 ACTION_RE = TOKEN_RE
 BIZ_PREFIX = "biz."
 AC_PREFIX = "ac."
+SVC_PREFIX = "svc."  # functions of a calling service (service:<scope> subjects only; no session reaches them)
+SERVICE_PREFIX = "service:"  # a p line subject naming a service scope (authz.clients.SCOPES), never an identity type
 # A field may not hold a line break, a NUL or a lone surrogate (issue 10 finding 9): a quoted CSV field can
 # carry them, they would be stored and shown as if they were two lines, and a lone surrogate cannot be encoded.
 BAD_CHARS_RE = re.compile("[\n\r\x00\ud800-\udfff]")
@@ -217,19 +262,91 @@ def _bad_text(text: str) -> list[LintError]:
 
 
 def check_model(model_path: str | Path) -> list[LintError]:
-    """The model must load in pycasbin and have the request/policy shape this service relies on."""
+    """The model must load in pycasbin, have the request/policy shape this service relies on, and define
+    exactly what the enforcer honours (HONOURED_MODEL): a matcher, effect or definition edited, added or
+    removed is refused with model_not_honoured rather than silently ignored by every decision (issue 10)."""
     try:
         m = casbin.Enforcer(str(model_path)).get_model()
     except Exception as exc:  # pycasbin raises plain exceptions of several kinds
         return [LintError(0, "model_invalid", f"model.conf does not load: {exc}")]
     errors = []
+    shape = set()
     if m["r"]["r"].tokens != ["r_sub", "r_dom", "r_obj", "r_act"]:
         errors.append(LintError(0, "model_shape", "request must be r = sub, dom, obj, act"))
+        shape.add("r")
     if m["p"]["p"].tokens != ["p_sub", "p_dom", "p_obj", "p_act"]:
         errors.append(LintError(0, "model_shape", "policy must be p = sub, dom, obj, act"))
+        shape.add("p")
     if "g" not in m.model or "g" not in m["g"] or "g2" not in m["g"]:
         errors.append(LintError(0, "model_shape", "role definitions g (3 fields) and g2 (2 fields) are required"))
+        shape.update(("g", "g2"))
+    try:
+        lines = Path(model_path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    honoured_lines = HONOURED_MODEL.splitlines()
+    for section, key, found, honoured in model_differences(m):
+        if key in shape:
+            continue
+        line = _model_line(lines, section, key)
+        if found is not None and line:
+            found = lines[line - 1].split("=", 1)[1].strip()  # as the author wrote it, not as pycasbin holds it
+        if honoured is not None:
+            honoured = honoured_lines[_model_line(honoured_lines, section, key) - 1].split("=", 1)[1].strip()
+        errors.append(LintError(line, E_MODEL_NOT_HONOURED, AuthzError(
+            E_MODEL_NOT_HONOURED, key=key, section=SECTION_NAMES[section], found=found or "-",
+            honoured=honoured or "-").message("en")))
     return errors
+
+
+_LITERAL_RE = re.compile(r"\"[^\"]*\"|'[^']*'")
+_honoured = None
+
+
+def _canonical(value: str) -> str:
+    """A definition as pycasbin holds it (r.sub already r_sub), without whitespace outside string literals."""
+    out, pos = [], 0
+    for lit in _LITERAL_RE.finditer(value):
+        out += [re.sub(r"\s+", "", value[pos:lit.start()]), lit.group()]
+        pos = lit.end()
+    return "".join(out) + re.sub(r"\s+", "", value[pos:])
+
+
+def _definitions(model) -> dict[tuple[str, str], tuple[str, str]]:
+    """(section, key) -> (canonical value, value as written) for every definition of a loaded model."""
+    return {(sec, key): (_canonical(a.value), a.value) for sec, assertions in model.model.items()
+            for key, a in assertions.items()}
+
+
+def model_differences(model) -> list[tuple[str, str, str | None, str | None]]:
+    """(section, key, value in the file, value the enforcer implements) for every definition of a loaded
+    pycasbin model that differs from HONOURED_MODEL, whitespace aside: a changed value, an extra definition
+    (m3, g3, r3…: None as honoured) or a missing one (None as found)."""
+    global _honoured
+    if _honoured is None:
+        honoured = casbin.model.Model()
+        honoured.load_model_from_text(HONOURED_MODEL)
+        _honoured = _definitions(honoured)
+    have = _definitions(model)
+    out = []
+    for (sec, key), (want, written) in _honoured.items():
+        got = have.get((sec, key))
+        if got is None or got[0] != want:
+            out.append((sec, key, got[1] if got else None, written))
+    out += [(sec, key, written, None) for (sec, key), (_, written) in have.items() if (sec, key) not in _honoured]
+    return out
+
+
+def _model_line(lines: list[str], section: str, key: str) -> int:
+    """The 1-based line defining `key` in `section` of model.conf (0 when it has none)."""
+    current = None
+    for n, line in enumerate(lines, 1):
+        text = line.strip()
+        if text.startswith("[") and text.endswith("]"):
+            current = text[1:-1].strip()
+        elif current == SECTION_NAMES[section] and re.match(rf"{re.escape(key)}\s*=", text):
+            return n
+    return 0
 
 
 def parse(text: str) -> PolicyIndex:
@@ -270,8 +387,8 @@ def parse(text: str) -> PolicyIndex:
         elif kind == "fn":
             _, obj, acts, group, zh, en = cells
             actions = tuple(a.strip() for a in acts.split("|"))
-            if not TOKEN_RE.fullmatch(obj) or not obj.startswith((BIZ_PREFIX, AC_PREFIX)):
-                err(line, "bad_identifier", f"function {obj!r} must start with biz. or ac. and use [a-z0-9_.:-]")
+            if not TOKEN_RE.fullmatch(obj) or not obj.startswith((BIZ_PREFIX, AC_PREFIX, SVC_PREFIX)):
+                err(line, "bad_identifier", f"function {obj!r} must start with biz., ac. or svc. and use [a-z0-9_.:-]")
             elif obj in functions:
                 err(line, "duplicate", f"function {obj!r} already declared on line {functions[obj].line}")
             elif not all(ACTION_RE.fullmatch(a) for a in actions):
@@ -308,7 +425,7 @@ def parse(text: str) -> PolicyIndex:
     for line, (role, dom, obj, act) in pending_p:
         used_roles.add(role)
         used_functions.add(obj)
-        if role not in roles and TOKEN_RE.fullmatch(role):
+        if role not in roles and TOKEN_RE.fullmatch(role) and not role.startswith(SERVICE_PREFIX):
             unknown_roles.setdefault(role, []).append(line)
         if obj not in functions and TOKEN_RE.fullmatch(obj):
             unknown_functions.setdefault(obj, []).append(line)
@@ -317,7 +434,13 @@ def parse(text: str) -> PolicyIndex:
         if bad:
             err(line, "bad_identifier", f"forbidden characters in {bad[0]!r} (allowed: a-z 0-9 _ . - and one ':')")
             continue
-        if role not in roles:
+        service = role.startswith(SERVICE_PREFIX)
+        if service and role[len(SERVICE_PREFIX):] not in SCOPES:
+            scope = role[len(SERVICE_PREFIX):]
+            err(line, "unknown_service", f"unknown service scope {scope!r} in {role!r} (one of: {', '.join(SCOPES)})"
+                + _suggest(scope, dict.fromkeys(SCOPES)))
+            continue
+        if not service and role not in roles:
             err(line, "unknown_role", f"unknown identity type {role!r}" + _suggest(role, role_lines))
             continue
         if dom != "*" and not dom.startswith("kind:") and not DOMAIN_RE.fullmatch(dom):
@@ -332,6 +455,10 @@ def parse(text: str) -> PolicyIndex:
         if act not in functions[obj].actions:
             err(line, "unknown_action",
                 f"function {obj!r} has no action {act!r} (declared: {'|'.join(functions[obj].actions)})")
+            continue
+        if service != obj.startswith(SVC_PREFIX):
+            err(line, "service_function", f"{role!r} cannot hold {obj!r}: svc. functions are for service:<scope> "
+                                          "subjects only, and a service subject holds only svc. functions")
             continue
         key = (role, dom, obj, act)
         if key in seen_rules:
@@ -368,6 +495,10 @@ def _scope_rules(pending: list[tuple[int, list[str]]], functions: dict[str, Func
     for line, (entry, obj, act) in pending:
         if entry not in ENTRIES:
             err(line, "unknown_entry", f"unknown business entry {entry!r} (one of: {', '.join(ENTRIES)})")
+            continue
+        if obj.startswith(SVC_PREFIX) or (obj.endswith("*") and obj[:-1] and SVC_PREFIX.startswith(obj[:-1])):
+            err(line, "service_function", f"{obj!r} reaches svc. functions: those are for calling services, "
+                                          "no session reaches them")
             continue
         if obj.endswith("*"):
             prefix = obj[:-1]

@@ -167,6 +167,17 @@ def test_R_AUTHZ_4_lint_unreadable_file_exits_2_and_broken_model_exits_1(cli, tm
     assert result.exit_code == 1 and f"{model}:0: [model_shape]" in result.stdout
 
 
+def test_issue_10_R_AUTHZ_4_lint_refuses_a_matcher_edit_it_would_ignore(cli, tmp_path):
+    """issue 10, R-AUTHZ-4: `authz policy lint --model` over a temp copy of model.conf whose matcher m no
+    longer compares actions exits 1 with model_not_honoured at the matcher's line; the shipped model passes."""
+    text = (ROOT / "policies" / "model.conf").read_text()
+    model = write(tmp_path, "model.conf", text.replace("r.act == p.act", "true", 1))
+    line = next(n for n, l in enumerate(text.splitlines(), 1) if l.startswith("m = "))
+    result = cli("policy", "lint", "--model", model)
+    assert result.exit_code == 1 and f"{model}:{line}: [model_not_honoured] m in [matchers]" in result.stdout
+    assert cli("policy", "lint", "--model", ROOT / "policies" / "model.conf").exit_code == 0
+
+
 # ---------------------------------------------------------------------------------------------- diff
 def test_R_AUTHZ_4_diff_between_two_files_shows_exactly_the_change(cli, tmp_path):
     """R-AUTHZ-4: removing one rule and adding another shows exactly those two effective changes."""

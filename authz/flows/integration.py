@@ -8,7 +8,9 @@ already in force changes nothing and answers `changed: false`.
 * Registration data: enterprise + legal representative, active, origin registration (R-BIND-1).
 * Tax information report: finance officer, pending, cannot be refused (R-BIND-2).
 * Core tax system: tax officers, pending (R-BIND-3). Tax hall: bindings that cannot be withdrawn online
-  (R-BIND-3), offline withdrawal and ending, real-name level 5 (R-RN-2).
+  (R-BIND-3), offline withdrawal and ending, real-name level 5 (R-RN-2). Which identity types the hall
+  handles is the rule file's `p, service:hall, <domain>, svc.binding:<type>, add|withdraw|end` lines,
+  asked through the enforcer (`hall_may`).
 * Agency filings: agent staff (tax_agent, active) and agreements (R-AGT-1, R-AGT-2).
 * Non-resident enterprise approval (R-LOGIN-6).
 * Core tax system: cross-region inspection projects and tax-source registrations with their handler
@@ -31,6 +33,7 @@ from typing import Any, Callable, Iterable
 import peewee as pw
 
 from .. import accounts, audit, events, projects
+from .. import policy as pol
 from ..db import database
 from .. import bindings
 from ..directory import E_BAD_STATE, Directory
@@ -54,7 +57,8 @@ PROJECT_STATUSES = projects.STATUSES
 MANAGEMENT_NO_PATTERN = MANAGEMENT_NO_RE.pattern
 # A region as the report names it (e.g. 湖南省长沙市岳麓区): like a name, up to 40 characters.
 REGION_MAX = 40
-HALL_ROLES = ("tax_officer", "invoice_officer", "admin")
+HALL = "hall"  # the tax-hall workstations' service scope; its rule-file subject is service:hall
+IDENTITY_TYPE_PATTERN = r"^[a-z][a-z0-9_\-]{0,39}$"  # the shape of an identity type a svc.binding: object names
 REALNAME_METHODS = ("id_card_reader", "nfc")
 LIVE = ("pending", "active")
 
@@ -392,16 +396,30 @@ def report_tax_officers(svc, actor, *, uscc: str, officers: Iterable[dict], refe
     return _transactional(run)
 
 
+def hall_may(svc, domain: str, identity_type: str, act: str) -> bool:
+    """May the tax hall `act` (add | withdraw | end) a binding of this identity type in this enterprise
+    (R-BIND-3)? The one place that decides: the rule file's `p, service:hall, ..., svc.binding:<type>, <act>`
+    lines, through the enforcer; as shipped tax officers, invoice officers and admins, in every enterprise."""
+    if not isinstance(identity_type, str) or not re.fullmatch(IDENTITY_TYPE_PATTERN, identity_type):
+        return False
+    return svc.enforcer.service_can(HALL, domain, f"{pol.SVC_PREFIX}binding:{identity_type}", act)
+
+
+def _require_hall_may(svc, domain: str, identity_type: str, act: str) -> None:
+    if not hall_may(svc, domain, identity_type, act):
+        raise AuthzError(E_HALL_ROLE, errors={"identity_type": str(identity_type)[:40], "action": act})
+
+
 def hall_add_binding(svc, actor, *, uscc: str, person: PersonRef | dict, identity_type: str,
                      functions: list[str] | None = None, valid_until=None, operator: str = "") -> dict:
     """A binding added by tax-hall staff: pending until the person confirms (R-BIND-18), and not
-    withdrawable online (R-BIND-3). The person must be known here (R-BIND-4: "尚未注册")."""
+    withdrawable online (R-BIND-3). The person must be known here (R-BIND-4: "尚未注册"); the identity
+    type one the rule file lets the hall add in this enterprise (`hall_may`)."""
     ref = PersonRef.of(person)
-    if identity_type not in HALL_ROLES:
-        raise AuthzError(E_HALL_ROLE)
 
     def run():
         ent = _require_enterprise(uscc)
+        _require_hall_may(svc, enterprise_domain(ent.uscc), identity_type, "add")
         p = find_person(ref)
         if p is None:
             raise AuthzError(E_PERSON_UNKNOWN)
@@ -432,8 +450,7 @@ def hall_withdraw_binding(svc, actor, binding_id: int, operator: str = "") -> di
         b = _hall_binding(binding_id)
         if b.state == "withdrawn":
             return binding_view(b, False)
-        if b.role not in HALL_ROLES:
-            raise AuthzError(E_HALL_ROLE)
+        _require_hall_may(svc, b.domain, b.role, "withdraw")
         if b.state != "pending":
             raise AuthzError(E_BAD_STATE)
         return binding_view(_transition(svc, actor, b, "withdrawn", "hall", operator=operator), True)
@@ -447,8 +464,7 @@ def hall_end_binding(svc, actor, binding_id: int, operator: str = "") -> dict:
         b = _hall_binding(binding_id)
         if b.state == "ended":
             return binding_view(b, False)
-        if b.role not in HALL_ROLES:
-            raise AuthzError(E_HALL_ROLE)
+        _require_hall_may(svc, b.domain, b.role, "end")
         if b.state != "active":
             raise AuthzError(E_BAD_STATE)
         return binding_view(_transition(svc, actor, b, "ended", "hall", operator=operator), True)

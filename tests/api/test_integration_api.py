@@ -198,7 +198,9 @@ def test_R_RN_2_and_R_BIND_3_hall_operations_over_rest(http, keys, directory):
     r = http.post(f"{BASE}/hall/bindings/424242/end", json={"operator": "H-007"}, headers=h)
     assert r.status_code == 404 and r.get_json()["code"] == "integ_binding_unknown"
     r = http.post(f"{BASE}/hall/bindings", json={**add, "identity_type": "legal_rep"}, headers=h)
-    assert r.status_code == 422
+    assert r.status_code == 409 and r.get_json()["code"] == "integ_hall_role"  # the rule file says no (issue 10)
+    r = http.post(f"{BASE}/hall/bindings", json={**add, "identity_type": "Tax Officer"}, headers=h)
+    assert r.status_code == 422 and "identity_type" in r.get_json()["errors"]["json"]
     rows = AuditLog.select().where(AuditLog.actor == "service:hall-3601")
     assert rows.count() == 3 and all(row.detail["operator"] == "H-007" for row in rows)
 

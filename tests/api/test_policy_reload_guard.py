@@ -119,3 +119,20 @@ def test_R_AUTHZ_4_a_lone_surrogate_is_refused(client, world, h, svc):
         # the request guard (api/errors.refuse_bad_input) refuses it before the parser sees it
         assert r.get_json()["code"] == "validation_failed" and "surrogate" in str(r.get_json()["errors"])
         _unchanged(client, h, svc, before)
+
+
+def test_issue_10_R_AUTHZ_4_reload_over_a_model_the_enforcer_ignores_is_refused(client, world, h, svc, tmp_path):
+    """issue 10, R-AUTHZ-4: when the service's model.conf was edited in a way the enforcer does not honour
+    (here: matcher m no longer compares actions), PUT /api/v1/policy, dry run included, answers 422
+    policy_invalid with a model_not_honoured error, and the rule file in force stays."""
+    from pathlib import Path
+    before = _in_force(client, h)
+    edited = tmp_path / "model.conf"
+    edited.write_text(Path(svc.settings.model_path).read_text().replace("r.act == p.act", "true", 1))
+    import dataclasses
+    svc.settings = dataclasses.replace(svc.settings, model_path=str(edited))
+    for body in ({"source": before["source"], "dry_run": True}, {"source": before["source"]}):
+        r = client.put("/api/v1/policy", json=body, headers=h)
+        assert r.status_code == 422 and r.get_json()["code"] == "policy_invalid"
+        assert [e["code"] for e in r.get_json()["errors"]] == ["model_not_honoured"]
+    _unchanged(client, h, svc, before)

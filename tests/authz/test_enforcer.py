@@ -160,6 +160,28 @@ def test_R_AUTHZ_1_answers_equal_plain_pycasbin(svc, directory, clock):
     assert checked > 1000
 
 
+def test_R_AUTHZ_1_service_answers_equal_plain_pycasbin(svc, directory):
+    """R-AUTHZ-1, R-BIND-3 (issue 10): what a calling service may do (`p, service:<scope>, ...` lines, e.g.
+    which identity types' bindings the tax hall handles) is the same matcher m with the subject as its own
+    role; the indexed `service_can` equals pycasbin's enforce for every scope, function, action and domain."""
+    from authz.clients import SCOPES
+    _world(directory)
+    directory.upsert_enterprise("91360100MA35NRES3Z", "示例非居民企业", "nonresident")
+    ref = reference_enforcer(svc.settings.model_path)
+    e = svc.enforcer
+    domains = ["ent:91360100MA35ABCD1X", "ent:91360100MA35AGNC2Y", "ent:91360100MA35NRES3Z", "person:p-legal",
+               "ent:999999999999999999"]
+    allowed = 0
+    for scope in SCOPES:
+        for f in e.index.functions.values():
+            for act in f.actions:
+                for d in domains:
+                    got = e.service_can(scope, d, f.obj, act)
+                    assert got == ref.enforce(f"service:{scope}", d, f.obj, act), (scope, d, f.obj, act)
+                    allowed += got
+    assert allowed == 3 * 3 * 3, "hall: 3 identity types x add/withdraw/end x 3 enterprises"
+
+
 def test_R_LOGIN_4_entry_scope_equals_plain_pycasbin_m2(svc):
     """R-LOGIN-4, R-SW-4 (issue 10 finding 3): what a session of each business entry may reach is the
     model's m2 over the rule file's p2 lines; the indexed answer equals pycasbin's (EnforceContext r2/p2/e2/m2,

@@ -283,6 +283,50 @@ def test_R_BIND_3_hall_needs_a_known_person_and_ends_bindings_at_once(svc, direc
     assert err.value.code == "integ_binding_unknown"
 
 
+def test_R_AUTHZ_4_which_identity_types_the_hall_handles_is_the_rule_files_answer(svc, directory):
+    """R-AUTHZ-4, R-BIND-3 (issue 10): "the hall adds, withdraws and ends tax officer, invoice officer and
+    admin bindings" is `p, service:hall, kind:enterprise, svc.binding:<type>, add|withdraw|end` in
+    policies/rules.csv, asked through the enforcer; a policy author who edits those lines and reloads
+    changes what the hall may do, with no code change."""
+    from pathlib import Path
+
+    from authz import policystore
+    out = register(svc)
+    directory.create_person("李四", "resident_id", LI["doc_number"], registered=True)
+    src = Path(svc.settings.rules_path).read_text(encoding="utf-8")
+    admin_add = "p, service:hall, kind:enterprise, svc.binding:admin, add\n"
+    assert admin_add in src
+    assert integ.hall_may(svc, DOM, "admin", "add") and not integ.hall_may(svc, DOM, "legal_rep", "end")
+    index, _ = policystore.install(svc.settings.model_path, src.replace(admin_add, "") + (
+        "fn, svc.binding:legal_rep, add|withdraw|end, 办税服务厅, 法定代表人关联, Legal representative binding\n"
+        "p, service:hall, ent:" + ENT + ", svc.binding:legal_rep, end\n"), by="test")
+    svc.enforcer.reload(index)
+    with pytest.raises(AuthzError) as err:
+        integ.hall_add_binding(svc, ACTOR, uscc=ENT, person=LI, identity_type="admin", operator="H1")
+    assert err.value.code == "integ_hall_role"
+    assert integ.hall_add_binding(svc, ACTOR, uscc=ENT, person=LI, identity_type="invoice_officer",
+                                  operator="H1")["changed"]
+    ended = integ.hall_end_binding(svc, ACTOR, out["legal_rep"]["binding_id"], operator="H1")
+    assert ended["state"] == "ended"
+    register(svc, uscc="91360100MA35OTHR9Z", legal_rep=None)
+    assert integ.hall_may(svc, "ent:91360100MA35OTHR9Z", "tax_officer", "add")
+    assert not integ.hall_may(svc, "ent:91360100MA35OTHR9Z", "legal_rep", "end"), "that line names one enterprise"
+
+
+def test_R_AUTHZ_1_only_service_subjects_hold_svc_functions(svc, directory):
+    """R-AUTHZ-1 (issue 10): a service:<scope> subject is never an identity type, so no person's binding
+    reaches the hall's svc.binding:* functions, and no session entry reaches svc. functions at all."""
+    register(svc)
+    legal = uid(ZHANG)
+    e = svc.enforcer
+    for obj in ("svc.binding:tax_officer", "svc.binding:admin"):
+        assert e.service_can("hall", DOM, obj, "add")
+        assert not e.can(legal, DOM, obj, "add")
+        assert not e.service_can("integration", DOM, obj, "add")
+        assert not any(e.entry_allows(entry, obj, "add") for entry in ("enterprise", "personal", "agent"))
+    assert not e.service_can("hall", DOM, "biz.query", "use")
+
+
 def test_R_BIND_3_constraints_of_account_centre_bindings_follow_their_origin(svc, directory):
     """R-BIND-2 / R-BIND-3: without a source's word, an enterprise-added binding is refusable and
     withdrawable online; a tax-report one is neither; a hall one is not withdrawable online."""

@@ -18,7 +18,7 @@ from authz.flows import (deregistration, documents, own_logs, password_change, p
 from authz.sessions import Entry
 
 from .schemas import Pattern
-from .session import clear_cookie, require, session_secured, svc
+from .session import clear_cookie, client_ip, require, session_secured, svc
 
 blp = Blueprint("account-person", __name__, url_prefix="/api/v1/account/person",
                 description="Natural-person account centre: information, password, phones, username, "
@@ -167,6 +167,9 @@ class PhoneFlowStart(Schema):
 
 class NewPhoneBody(Schema):
     phone = fields.String(required=True, validate=Pattern(r"^1[3-9][0-9]{9}$"))
+    human_token = fields.String(validate=validate.Length(max=400),
+                                metadata={"description": "A fresh slider token (R-LOGIN-14): one per SMS to a "
+                                                         "number not yet proven (issue 10 finding 6); unused when off"})
 
 
 class NewPhoneCode(Schema):
@@ -497,10 +500,13 @@ class PhoneFlowNew(MethodView):
     @session_secured(blp)
     @blp.arguments(NewPhoneBody)
     @blp.response(200, PersonFactorStarted)
-    @blp.alt_response(429, response=ERRORS, description="SMS quota (R-SMS-1)")
+    @blp.alt_response(422, response=ERRORS, description="Human check missing or already used (human_check_failed)")
+    @blp.alt_response(429, response=ERRORS, description="SMS quota (R-SMS-1), flow or client send cap "
+                                                        "(sms_flow_limit, sms_client_limit)")
     def post(self, body, op, flow):
         """Second step of add / modify: the new number; an SMS code goes to it."""
-        return phones.send_new_code(svc(), _phone_actor(op), op, flow, body["phone"])
+        return phones.send_new_code(svc(), _phone_actor(op), op, flow, body["phone"], client=client_ip(),
+                                    human_token=body.get("human_token"))
 
 
 @blp.route("/phones/<op>/flows/<flow>/new-phone/verify", parameters=[PHONE_OP, FLOW_ID])

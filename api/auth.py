@@ -167,7 +167,8 @@ class LoginFlow(MethodView):
 @blp.route("/login/<flow>/factors/<factor>", parameters=[FLOW_ID, FACTOR])
 class LoginFactor(MethodView):
     @blp.response(200, FactorStarted)
-    @blp.alt_response(429, response=ERRORS, description="SMS quota (R-SMS-1)")
+    @blp.alt_response(429, response=ERRORS, description="SMS quota of the person's phone (R-SMS-1), or this "
+                                                        "flow's send cap (sms_flow_limit)")
     def post(self, flow, factor):
         """Start a second factor: send the SMS code (R-LOGIN-2 target) or show a face-scan ticket."""
         return login.begin_factor(svc(), flow, factor)

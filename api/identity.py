@@ -12,7 +12,7 @@ from authz.flows import hall, password_reset, phone_recovery, registration
 
 from .schemas import Pattern
 from .security import authenticate_service, service_secured
-from .session import svc
+from .session import client_ip, svc
 
 reg_blp = Blueprint("register", __name__, url_prefix="/api/v1/register",
                     description="Natural-person registration (agreement, identity, basic info, face or hall shortcut)")
@@ -47,8 +47,21 @@ class RegIdentity(Schema):
     doc_number = DocNumber()
 
 
+HumanToken = lambda: fields.String(  # noqa: E731
+    validate=validate.Length(max=400),
+    metadata={"description": "A fresh slider token (R-LOGIN-14): one per SMS to a number not yet proven "
+                             "(issue 10 finding 6); unused when the check is off"})
+SEND_CAPS = ("SMS quota of this phone for this procedure (sms_quota, R-SMS-1), or a send cap: this flow "
+             "(sms_flow_limit) or this network address (sms_client_limit); Retry-After when it ends")
+
+
 class PhoneOnly(Schema):
     phone = Phone(required=True)
+    human_token = HumanToken()
+
+
+class HumanOnly(Schema):
+    human_token = HumanToken()
 
 
 class RegBasic(Schema):
@@ -92,6 +105,7 @@ class ResetStart(Schema):
 
 class ResetFactor(Schema):
     phone = Phone(metadata={"description": "For sms: one of your phones"})
+    human_token = HumanToken()
 
 
 class CodeBody(Schema):
@@ -172,9 +186,12 @@ class RegisterIdentity(MethodView):
 class RegisterCode(MethodView):
     @reg_blp.arguments(PhoneOnly)
     @reg_blp.response(200, IdentityFactorStarted)
+    @reg_blp.alt_response(422, response="DEFAULT_ERROR", description="Human check missing or already used")
+    @reg_blp.alt_response(429, response="DEFAULT_ERROR", description=SEND_CAPS)
     def post(self, body, flow):
         """Send an SMS code to the phone being registered."""
-        return registration.send_code(svc(), flow, body["phone"])
+        return registration.send_code(svc(), flow, body["phone"], client=client_ip(),
+                                      human_token=body.get("human_token"))
 
 
 @reg_blp.route("/<flow>/basic", parameters=[FLOW_ID])
@@ -219,9 +236,12 @@ class ResetStart_(MethodView):
 class ResetFactor_(MethodView):
     @reset_blp.arguments(ResetFactor)
     @reset_blp.response(200, IdentityFactorStarted)
+    @reset_blp.alt_response(422, response="DEFAULT_ERROR", description="Human check missing or already used (sms)")
+    @reset_blp.alt_response(429, response="DEFAULT_ERROR", description=SEND_CAPS)
     def post(self, body, flow, factor):
         """Send a code to one of your phones, or show a face-scan ticket."""
-        return password_reset.begin_factor(svc(), flow, factor, body.get("phone"))
+        return password_reset.begin_factor(svc(), flow, factor, body.get("phone"), client=client_ip(),
+                                           human_token=body.get("human_token"))
 
 
 @reset_blp.route("/<flow>/factors/<factor>/verify", parameters=[FLOW_ID, FACTOR])
@@ -250,17 +270,21 @@ class RecoveryStart_(MethodView):
     @recovery_blp.alt_response(401, response="DEFAULT_ERROR", description="Unknown document or wrong password "
                                                                        "(R-LOGIN-12)")
     @recovery_blp.alt_response(423, response="DEFAULT_ERROR", description="Locked (R-LOGIN-11)")
+    @recovery_blp.alt_response(429, response="DEFAULT_ERROR", description=SEND_CAPS)
     def post(self, body):
         """Document, password and the new phone: an SMS code goes to the new phone."""
-        return phone_recovery.start(svc(), **body)
+        return phone_recovery.start(svc(), client=client_ip(), **body)
 
 
 @recovery_blp.route("/<flow>/resend", parameters=[FLOW_ID])
 class RecoveryResend(MethodView):
+    @recovery_blp.arguments(HumanOnly)
     @recovery_blp.response(200, IdentityFlowState)
-    def post(self, flow):
-        """Send another code to the new phone."""
-        return phone_recovery.resend(svc(), flow)
+    @recovery_blp.alt_response(422, response="DEFAULT_ERROR", description="Human check missing or already used")
+    @recovery_blp.alt_response(429, response="DEFAULT_ERROR", description=SEND_CAPS)
+    def post(self, body, flow):
+        """Send another code to the new phone (a fresh human check)."""
+        return phone_recovery.resend(svc(), flow, client=client_ip(), human_token=body.get("human_token"))
 
 
 @recovery_blp.route("/<flow>/verify", parameters=[FLOW_ID])

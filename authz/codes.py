@@ -6,6 +6,21 @@ flow that asked for it, tried at most `code_max_attempts` times, compared in con
 most once: the winning submission is the one whose `UPDATE ... WHERE used_at IS NULL` changes the row, so
 twenty concurrent submissions of the right code give exactly one success. Only a keyed digest of the code
 is stored; the text goes out through the SMS port and nowhere else.
+
+Before a code is sent, `spend` takes it from every budget it counts against (issue 10 finding 6, decision
+in docs/login.md "SMS send caps and budgets"):
+
+* the flow's cap (`sms_flow_max_sends` in its life, resends included), for every send;
+* a send to a number the asking party has not proven as theirs (`proven=False`: registration, password
+  reset, phone recovery, a new number in the account centre) first needs a human check whose token is
+  spent by this send (R-LOGIN-14 port), then takes one unit of the client address's cap
+  (`sms_client_quota` per `sms_client_window_minutes`), then one unit of the phone's quota *for that
+  purpose* (R-SMS-1 per phone, on a key of its own);
+* a send by a party who has proven something (`proven=True`: a login after the correct password, an
+  account-centre step-up to the session person's own phone) takes one unit of the phone's own quota
+  (R-SMS-1 as the seeds state it). Anonymous sends never spend it, so they cannot block the person's
+  SMS login; proven sends are not refused by a client cap that anonymous parties behind the same
+  address (a carrier NAT, an office) may have filled.
 """
 from __future__ import annotations
 
@@ -17,7 +32,9 @@ from enum import Enum
 from .db import database
 from .errors import AuthzError, register
 from .models_login import VerificationCode
+from .counters import retry_after
 from .ports import ports_of
+from .ports.human import verify_once
 
 E_CODE_WRONG = register("code_invalid", 422, "验证码错误", "The verification code is wrong")
 E_CODE_EXPIRED = register("code_expired", 422, "验证码已失效，请重新获取", "The verification code has expired; request a new one")
@@ -25,6 +42,11 @@ E_CODE_USED = register("code_used", 422, "验证码已使用，请重新获取",
 E_CODE_EXHAUSTED = register("code_attempts_exhausted", 422, "验证码错误次数过多，请重新获取",
                             "Too many wrong attempts for this code; request a new one")
 E_CODE_NONE = register("code_not_requested", 422, "请先获取验证码", "Request a verification code first")
+E_FLOW_CAP = register("sms_flow_limit", 429, "本次办理获取验证码次数已达上限，请重新开始",
+                      "This procedure has sent all the codes it may; start it again")
+E_CLIENT_CAP = register("sms_client_limit", 429, "当前网络获取短信验证码过于频繁，请稍后重试",
+                        "Too many SMS codes were requested from this network address; try again later")
+FLOW_CAP_WINDOW = 86_400  # a flow's cap lasts longer than any flow (15 minutes, extended per step)
 
 
 class Purpose(str, Enum):
@@ -55,13 +77,36 @@ def new_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
-def issue(svc, purpose: Purpose, flow_hash: str, phone: str) -> VerificationCode:
-    """Send a fresh code for (purpose, flow) to `phone`; earlier unused codes of the same pair die.
-    Takes one unit of the phone's SMS quota first (R-SMS-1)."""
+def spend(svc, purpose: Purpose, flow_hash: str, phone: str, *, proven: bool = False, client: str | None = None,
+          human_token: str | None = None) -> None:
+    """Take one send from every budget it counts against, in this order (see the module docstring), or
+    raise: human_check_failed (422), sms_flow_limit (429), sms_client_limit (429, Retry-After),
+    sms_quota (429, Retry-After). Nothing is sent here (the generic-errors decoy of the password reset
+    calls it alone, so its answers equal a real send's). An earlier budget's unit stays spent when a
+    later one refuses: the refusal is the abuse being limited."""
     purpose = Purpose(purpose)
     now = svc.clock.time()
     ports = ports_of(svc)
-    ports.counters.take_sms(phone, now)
+    st = svc.settings
+    if not proven:
+        verify_once(ports.human, ports.counters, human_token, now)
+    if ports.counters.take(f"smsflow:{flow_hash}", st.sms_flow_max_sends, FLOW_CAP_WINDOW, now) is not None:
+        raise AuthzError(E_FLOW_CAP)
+    if not proven and client:
+        end = ports.counters.take(f"smsip:{client}", st.sms_client_quota, st.sms_client_window_minutes * 60, now)
+        if end is not None:
+            raise AuthzError(E_CLIENT_CAP, headers=retry_after(end - now))
+    ports.counters.take_sms(phone, now, scope="" if proven else purpose.value)
+
+
+def issue(svc, purpose: Purpose, flow_hash: str, phone: str, *, proven: bool = False, client: str | None = None,
+          human_token: str | None = None) -> VerificationCode:
+    """Send a fresh code for (purpose, flow) to `phone`; earlier unused codes of the same pair die.
+    `spend` first: the caps of issue 10 finding 6 and the phone's quota (R-SMS-1), own or per purpose."""
+    purpose = Purpose(purpose)
+    now = svc.clock.time()
+    ports = ports_of(svc)
+    spend(svc, purpose, flow_hash, phone, proven=proven, client=client, human_token=human_token)
     code = new_code()
     with database.atomic():
         (VerificationCode.update(superseded=True)

@@ -57,6 +57,10 @@ class Settings:
     code_max_attempts: int = 5  # per code, then it is dead
     sms_quota: int = 5  # R-SMS-1: codes per phone per window, the window starting at the first
     sms_window_minutes: int = 10
+    # SMS abuse (issue 10 finding 6, decision in docs/login.md "SMS send caps and budgets")
+    sms_flow_max_sends: int = 3  # codes one flow may send in its life, resends included
+    sms_client_quota: int = 20  # sends to numbers not yet proven, per client address per window
+    sms_client_window_minutes: int = 10
     lockout_failures: int = 5  # R-LOGIN-11
     flow_ttl_minutes: int = 15  # a multi-step flow left alone this long expires
     qr_ticket_seconds: int = 120  # R-LOGIN-7: a QR ticket's life; the page refreshes it

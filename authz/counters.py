@@ -14,7 +14,9 @@ until next midnight (lockout_mode "midnight") or for lockout_minutes ("minutes",
 rule); a success of the method resets its count; a password reset lifts every lock (R-PWD-4).
 
 SMS quota: at most `sms_quota` codes per phone in a window of `sms_window_minutes` that starts at the
-first code; once it has passed, the next code opens a new window.
+first code; once it has passed, the next code opens a new window. The same fixed-window `take` also holds
+the send caps of issue 10 finding 6 (per flow, per client address, one use of a human-check token); the
+keys are chosen in authz/codes.py.
 
 Durability (issue 10 finding 11). The database backend is durable as it stands. With Redis a restart
 without persistence (or a FLUSHDB) would clear every lock, so Redis is the fast path and the database the
@@ -73,8 +75,13 @@ class Counters(Protocol):
     def unlock(self, subject: str) -> None:
         """Lift every lock and count of the subject (password reset)."""
 
-    def take_sms(self, phone: str, now: float) -> None:
-        """Take one code from the phone's quota or raise sms_quota (429 with Retry-After)."""
+    def take_sms(self, phone: str, now: float, scope: str = "") -> None:
+        """Take one code from the phone's quota or raise sms_quota (429 with Retry-After). `scope` names a
+        separate budget of the same size (an anonymous purpose, issue 10 finding 6); "" is the person's own."""
+
+    def take(self, key: str, limit: int, window: float, now: float) -> float | None:
+        """Take one unit of `key`, at most `limit` per window of `window` seconds starting at the first
+        unit, atomically. None: taken; else the end of the full window (nothing was taken)."""
 
 
 class _Policy:
@@ -99,8 +106,17 @@ def _lock_key(subject: str, method: str) -> str:
     return f"lock:{method}:{subject}"
 
 
-def _quota_error(retry_after: float) -> AuthzError:
-    return AuthzError(E_SMS_QUOTA, headers={"Retry-After": str(max(1, int(retry_after + 0.999)))})
+def retry_after(seconds: float) -> dict[str, str]:
+    """A Retry-After header of whole seconds, at least 1."""
+    return {"Retry-After": str(max(1, int(seconds + 0.999)))}
+
+
+def _quota_error(seconds: float) -> AuthzError:
+    return AuthzError(E_SMS_QUOTA, headers=retry_after(seconds))
+
+
+def sms_key(phone: str, scope: str = "") -> str:
+    return f"sms:{scope}:{phone}" if scope else f"sms:{phone}"
 
 
 class DatabaseCounters(_Policy):
@@ -169,19 +185,22 @@ class DatabaseCounters(_Policy):
         keys = [_lock_key(subject, m) for m in METHODS]
         CR.delete().where(CR.key.in_(keys + ["flight:" + k for k in keys])).execute()
 
-    def take_sms(self, phone, now):
+    def take(self, key, limit, window, now):
         CR = self._row()
-        key = f"sms:{phone}"
         with database.atomic():
             self._ensure(key)
             fresh = CR.window_end <= now
             n = (CR.update(count=pw.Case(None, [(fresh, 1)], CR.count + 1),
-                           window_end=pw.Case(None, [(fresh, now + self.sms_window)], CR.window_end))
-                 .where((CR.key == key) & (fresh | (CR.count < self.sms_quota))).execute())
+                           window_end=pw.Case(None, [(fresh, now + window)], CR.window_end))
+                 .where((CR.key == key) & (fresh | (CR.count < limit))).execute())
             if n == 1:
-                return
-            end = CR.select(CR.window_end).where(CR.key == key).scalar() or now
-        raise _quota_error(end - now)
+                return None
+            return CR.select(CR.window_end).where(CR.key == key).scalar() or now
+
+    def take_sms(self, phone, now, scope=""):
+        end = self.take(sms_key(phone, scope), self.sms_quota, self.sms_window, now)
+        if end is not None:
+            raise _quota_error(end - now)
 
 
 _FAIL = """
@@ -323,11 +342,15 @@ class RedisCounters(_Policy):
         self.durable.clear(keys)  # first: a Redis error (503) must not leave the durable record behind
         self._call(self.r.delete, *[self.prefix + k for k in keys])
 
-    def take_sms(self, phone, now):
-        ok, end = self._call(self._sms, keys=[self.prefix + f"sms:{phone}"],
-                             args=[repr(now), self.sms_window, self.sms_quota, self.sms_window + 60])
-        if int(ok) != 1:
-            raise _quota_error(float(end) - now)
+    def take(self, key, limit, window, now):
+        ok, end = self._call(self._sms, keys=[self.prefix + key],
+                             args=[repr(now), repr(float(window)), limit, int(window) + 60])
+        return None if int(ok) == 1 else float(end)
+
+    def take_sms(self, phone, now, scope=""):
+        end = self.take(sms_key(phone, scope), self.sms_quota, self.sms_window, now)
+        if end is not None:
+            raise _quota_error(end - now)
 
 
 def build_counters(settings: Settings) -> Counters:

@@ -134,7 +134,7 @@ class AppScan:
         self.name = app
         self.app = app
 
-    def begin(self, svc, flow_hash, *, purpose, person=None, phone=None, subject=None) -> dict:
+    def begin(self, svc, flow_hash, *, purpose, person=None, phone=None, subject=None, **_send) -> dict:
         t = new_ticket(svc, TicketKind.FACE, flow_hash, subject=subject or (person.uid if person else ""), app=self.app)
         return {"factor": self.name, "ticket": t.ticket, "expires_at": t.expires_at}
 

@@ -15,6 +15,8 @@ E_LOCKED = register("account_locked", 423, "该验证方式连续失败次数过
                     "Too many failures of this method: the account is locked until {until}; reset the password to unlock")
 # failures of these codes count toward the lockout; others (expired, not requested, pending) do not
 COUNTED = {"code_invalid", "code_attempts_exhausted", "face_mismatch", "password_wrong"}
+E_PURPOSE_LOCKED = register("code_purpose_locked", 423, "该手机号码在本业务中验证码错误次数过多，已暂停至{until}",
+                            "Too many wrong codes for this phone in this procedure: paused until {until}")
 E_BUSY = register("attempts_in_progress", 429, "该账号的验证正在进行中，请稍后再试",
                   "Other attempts for this account are being checked; try again in a moment")
 
@@ -24,22 +26,38 @@ class Factor(Protocol):
     method: str  # the lockout method: sms | face
 
     def begin(self, svc, flow_hash: str, *, purpose: str, person=None, phone: str | None = None,
-              subject: str | None = None) -> dict:
-        """Start the factor for a flow (send a code, show a ticket); returns what the client may see."""
+              subject: str | None = None, **send) -> dict:
+        """Start the factor for a flow (send a code, show a ticket); returns what the client may see.
+        `send` (proven, client, human_token) says how an SMS is budgeted (codes.spend); others ignore it."""
 
     def complete(self, svc, flow_hash: str, *, purpose: str, code: str | None = None) -> None:
         """Finish it, or raise: a counted failure, or a not-yet state (scan_pending)."""
 
 
-def locked_error(until: float) -> AuthzError:
+def anonymous_subject(purpose: str, key: str) -> str:
+    """The lockout subject of the checks in an anonymous flow (registration, password reset, phone
+    recovery): a count of its own per purpose and phone (or person, for a face scan), never the
+    person's login count, so an anonymous party cannot lock another person's login (issue 10 finding 6).
+    Locking it answers code_purpose_locked; only that purpose for that phone is paused."""
+    return f"{ANON}{purpose}:{key}"
+
+
+ANON = "anon:"
+
+
+def _lock_code(subject: str) -> str:
+    return E_PURPOSE_LOCKED if subject.startswith(ANON) else E_LOCKED
+
+
+def locked_error(until: float, subject: str = "") -> AuthzError:
     when = dt.datetime.fromtimestamp(until, tz=SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    return AuthzError(E_LOCKED, until=when, errors={"locked_until": until})
+    return AuthzError(_lock_code(subject), until=when, errors={"locked_until": until})
 
 
 def ensure_unlocked(svc, uid: str, method: str) -> None:
     until = ports_of(svc).counters.locked_until(uid, method, svc.clock.time())
     if until:
-        raise locked_error(until)
+        raise locked_error(until, uid)
 
 
 @contextmanager
@@ -51,7 +69,7 @@ def reserved(svc, uid: str, method: str):
     counters = ports_of(svc).counters
     until = counters.reserve(uid, method, svc.clock.time())
     if until:
-        raise locked_error(until)
+        raise locked_error(until, uid)
     if until is not None:
         raise AuthzError(E_BUSY, headers={"Retry-After": "1"})
     try:
@@ -83,7 +101,7 @@ def guarded(svc, uid: str | None, method: str, fn: Callable[[], T]) -> T:
             if err.code in COUNTED:
                 until = counters.fail(uid, method, svc.clock.time())
                 if until:
-                    raise locked_error(until) from None
+                    raise locked_error(until, uid) from None
             raise
         counters.succeed(uid, method)
         return out

@@ -12,8 +12,8 @@ class SmsCode:
     name = "sms"
     method = "sms"
 
-    def begin(self, svc, flow_hash, *, purpose, person=None, phone=None, subject=None) -> dict:
-        codes.issue(svc, purpose, flow_hash, phone)
+    def begin(self, svc, flow_hash, *, purpose, person=None, phone=None, subject=None, **send) -> dict:
+        codes.issue(svc, purpose, flow_hash, phone, **send)
         return {"factor": self.name, "phone": mask_phone(phone), "expires_in": svc.settings.code_ttl_seconds}
 
     def complete(self, svc, flow_hash, *, purpose, code=None) -> None:

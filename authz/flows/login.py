@@ -199,7 +199,8 @@ def begin_factor(svc, flow_id: str, factor_name: str) -> dict:
     f = get_factor(factor_name)
     ensure_unlocked(svc, flow.person.uid, f.method)
     phone = _sms_target(flow) if f.name == "sms" else None
-    return f.begin(svc, flow.id_hash, purpose="login", person=flow.person, phone=phone)
+    # the correct password is proven: the code spends the phone's own quota (R-SMS-1), no client cap
+    return f.begin(svc, flow.id_hash, purpose="login", person=flow.person, phone=phone, proven=True)
 
 
 def complete_factor(svc, flow_id: str, factor_name: str, code: str | None = None) -> Step:

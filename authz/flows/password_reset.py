@@ -6,6 +6,11 @@ start -> verify --(sms code | face scan)--> new_password -> done
 ```
 With generic_login_errors an unknown document still gets a flow (that can never succeed), so the
 answers do not tell whether an account exists.
+
+Whoever starts a reset has proven nothing about the person (issue 10 finding 6): an SMS needs a human
+check and counts on the flow's, the client's and the reset purpose's own per-phone budget, never the
+person's login quota; wrong codes (and failed face scans) count toward a lock of the reset for that phone
+(that person), never the person's login lockout. A locked login can therefore still be reset (R-PWD-4).
 """
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from ..credentials import check_policy
 from ..db import database
 from ..errors import AuthzError, register
 from ..factors import factor as get_factor
-from ..factors.base import ensure_unlocked, guarded
+from .. import codes
+from ..factors.base import anonymous_subject, ensure_unlocked, guarded
 from ..factors.sms import mask_phone
 from ..models import Person
 from ..ports import ports_of
@@ -49,24 +55,40 @@ def start(svc, *, doc_type: str, doc_number: str, human_token: str | None = None
     return {"flow": raw, "state": S.VERIFY.value, "factors": ["sms", "taxapp", "iitapp"], "expires_at": flow.expires_at}
 
 
-def begin_factor(svc, flow_id: str, factor_name: str, phone: str | None = None) -> dict:
+def _subject(flow, method: str, phone: str | None) -> str | None:
+    """The reset's own lockout subject: per phone for codes, per person for face scans."""
+    if method == "sms":
+        return anonymous_subject(codes.Purpose.RESET.value, phone or "")
+    uid = Person.get_by_id(flow.person_id).uid if flow.person_id else None
+    return anonymous_subject(codes.Purpose.RESET.value, uid) if uid else None
+
+
+def begin_factor(svc, flow_id: str, factor_name: str, phone: str | None = None, *, client: str | None = None,
+                 human_token: str | None = None) -> dict:
     """SMS code to a phone the user types (it must be one of theirs), or a face-scan ticket."""
     flow = base.load(svc, MACHINE, flow_id)
     base.require(MACHINE, flow, S.VERIFY)
     f = get_factor(factor_name)
     person = Person.get_by_id(flow.person_id) if flow.person_id else None
+    send = {"client": client, "human_token": human_token}
     if f.name == "sms":
         if not accounts.PHONE_RE.fullmatch(phone or ""):
             raise AuthzError("phone_invalid")
         if person is None or phone not in accounts.phones_of(person):
             if svc.settings.generic_login_errors:  # same answer whether or not the account or phone exists:
-                ports_of(svc).counters.take_sms(phone, svc.clock.time())  # the same quota, the same 429
+                ensure_unlocked(svc, _subject(flow, "sms", phone), "sms")
+                codes.spend(svc, codes.Purpose.RESET, flow.id_hash, phone, **send)  # the same caps, the same 429
+                base.update_context(svc, flow, factor_phone=phone)
                 return {"factor": "sms", "phone": mask_phone(phone), "expires_in": svc.settings.code_ttl_seconds}
             raise AuthzError(E_PHONE_NOT_MINE)
-    if person is not None:
-        ensure_unlocked(svc, person.uid, f.method)
-    return f.begin(svc, flow.id_hash, purpose="reset", person=person, phone=phone,
-                   subject=person.uid if person else "nobody")
+    subject = _subject(flow, f.method, phone)
+    if subject is not None:
+        ensure_unlocked(svc, subject, f.method)
+    out = f.begin(svc, flow.id_hash, purpose="reset", person=person, phone=phone,
+                  subject=person.uid if person else "nobody", **send)
+    if f.name == "sms":
+        base.update_context(svc, flow, factor_phone=phone)
+    return out
 
 
 def complete_factor(svc, flow_id: str, factor_name: str, code: str | None = None) -> dict:
@@ -74,7 +96,8 @@ def complete_factor(svc, flow_id: str, factor_name: str, code: str | None = None
     base.require(MACHINE, flow, S.VERIFY)
     f = get_factor(factor_name)
     uid = Person.get_by_id(flow.person_id).uid if flow.person_id else None
-    guarded(svc, uid, f.method, lambda: f.complete(svc, flow.id_hash, purpose="reset", code=code))
+    subject = _subject(flow, f.method, (flow.context or {}).get("factor_phone"))
+    guarded(svc, subject, f.method, lambda: f.complete(svc, flow.id_hash, purpose="reset", code=code))
     if uid is None:  # generic mode, unknown account: nothing can verify it
         raise AuthzError("code_invalid")
     flow = base.transition(svc, MACHINE, flow, S.NEW_PASSWORD, context={"factor": f.name})

@@ -177,8 +177,11 @@ def verify_factor(svc, actor: Actor, op: str, flow_id: str, factor_name: str, co
     return _delete(svc, actor, flow, person, used)
 
 
-def send_new_code(svc, actor: Actor, op: str, flow_id: str, phone: str) -> dict:
-    """Second step of add / modify: the new number, and an SMS code to it."""
+def send_new_code(svc, actor: Actor, op: str, flow_id: str, phone: str, *, client: str | None = None,
+                  human_token: str | None = None) -> dict:
+    """Second step of add / modify: the new number, and an SMS code to it. The number is not proven yet:
+    a human check, the client's cap and the phone-change purpose's own per-phone budget, so the session
+    holder cannot spend its holder's login quota (issue 10 finding 6)."""
     machine, flow, person = _load(svc, actor, op, flow_id)
     if machine is not CHANGE:
         raise AuthzError(base.E_FLOW_STATE)
@@ -188,7 +191,7 @@ def send_new_code(svc, actor: Actor, op: str, flow_id: str, phone: str) -> dict:
     if Phone.select().where((Phone.person == person) & (Phone.number == phone)).exists():
         raise AuthzError(E_ALREADY_MINE)
     flow = base.update_context(svc, flow, new_phone=phone)
-    codes.issue(svc, Purpose.PHONE_CHANGE, flow.id_hash, phone)
+    codes.issue(svc, Purpose.PHONE_CHANGE, flow.id_hash, phone, client=client, human_token=human_token)
     return {"factor": "sms", "phone": mask_phone(phone), "expires_in": svc.settings.code_ttl_seconds}
 
 

@@ -8,7 +8,10 @@ start (agreement accepted) -> identity -> basic_info --(hall-collected, same pho
   a person already holding an account under that document is refused (no second account); a
   deregistered person may register again and gets their row back, bindings included (R-REG-8).
 * basic_info: password twice (policy), optional username, phone proven by an SMS code of this flow;
-  the phone is not checked for uniqueness: whoever answers the code takes it over (R-REG-4).
+  the phone is not checked for uniqueness: whoever answers the code takes it over (R-REG-4). The number
+  is not proven yet, so a send needs a human check and counts on the flow's, the client's and the
+  registration purpose's own budgets, never the holder's login quota; wrong codes count toward a lock
+  of registration for that phone, never the holder's SMS login (issue 10 finding 6, codes.spend).
 * A hall-collected person registering with the collected phone, or with a hall registration code,
   skips face verification (R-REG-3, R-REG-7); everyone else verifies their face through an app.
 * On completion the person is at real-name level 4 (R-REG-5).
@@ -23,6 +26,7 @@ from ..db import database
 from ..errors import AuthzError, register
 from ..factors import factor as get_factor
 from ..factors.app_scan import AppScan, TicketKind, consume
+from ..factors.base import anonymous_subject, ensure_unlocked, guarded
 from ..factors.sms import mask_phone
 from ..models import Document, Person
 from ..ports import ports_of
@@ -82,14 +86,16 @@ def submit_identity(svc, flow_id: str, *, name: str, doc_type: str, doc_number: 
     return view(flow)
 
 
-def send_code(svc, flow_id: str, phone: str) -> dict:
-    """SMS code to the phone being registered (R-SMS-1 quota applies)."""
+def send_code(svc, flow_id: str, phone: str, *, client: str | None = None, human_token: str | None = None) -> dict:
+    """SMS code to the phone being registered: human check, flow / client caps, R-SMS-1 per phone for
+    registration (codes.spend)."""
     flow = base.load(svc, MACHINE, flow_id)
     base.require(MACHINE, flow, S.BASIC_INFO)
     if not accounts.PHONE_RE.fullmatch(phone or ""):
         raise AuthzError(E_PHONE)
+    ensure_unlocked(svc, anonymous_subject(codes.Purpose.REGISTER.value, phone), "sms")
     flow = base.update_context(svc, flow, phone=phone)
-    codes.issue(svc, codes.Purpose.REGISTER, flow.id_hash, phone)
+    codes.issue(svc, codes.Purpose.REGISTER, flow.id_hash, phone, client=client, human_token=human_token)
     return {"factor": "sms", "phone": mask_phone(phone), "expires_in": svc.settings.code_ttl_seconds}
 
 
@@ -107,7 +113,8 @@ def submit_basic(svc, flow_id: str, *, password: str, confirm_password: str, pho
             raise AuthzError(E_USERNAME_TAKEN)
     if phone != ctx.get("phone"):
         raise AuthzError(E_PHONE_CHANGED)
-    codes.verify(svc, codes.Purpose.REGISTER, flow.id_hash, code)
+    guarded(svc, anonymous_subject(codes.Purpose.REGISTER.value, phone), "sms",
+            lambda: codes.verify(svc, codes.Purpose.REGISTER, flow.id_hash, code))
     person = Person.get_by_id(flow.person_id) if flow.person_id else None
     shortcut = None
     if registration_code:

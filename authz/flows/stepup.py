@@ -109,7 +109,9 @@ def begin_factor(svc, flow: Flow, person: Person, factor_name: str, *, offered: 
     ensure_unlocked(svc, person.uid, f.method)
     if f.method == "sms" and not phone:
         raise AuthzError(E_NO_PHONE)
-    out = f.begin(svc, flow.id_hash, purpose=purpose.value, person=person, phone=phone, subject=person.uid)
+    # the session person's own phone: their own quota (R-SMS-1), as for a login
+    out = f.begin(svc, flow.id_hash, purpose=purpose.value, person=person, phone=phone, subject=person.uid,
+                  proven=True)
     flow = base.update_context(svc, flow, factor=f.name, factor_phone=phone if f.method == "sms" else None)
     if "phone" in out:
         out["phone"] = mask_phone(phone)

@@ -16,7 +16,7 @@ from enum import Enum
 from .. import accounts, audit, codes
 from ..db import database
 from ..errors import AuthzError
-from ..factors.base import anonymous_subject, ensure_unlocked, guarded, locked_error
+from ..factors.base import attempt, anonymous_subject, ensure_unlocked, guarded, locked_error
 from ..factors.sms import mask_phone
 from ..models import Person
 from ..ports import ports_of
@@ -44,22 +44,21 @@ def start(svc, *, doc_type: str, doc_number: str, password: str, new_phone: str,
     person = accounts.person_by_document(doc_type, number)
     if not accounts.can_log_in(person):
         person = None
-    if person is not None:
-        until = ports.counters.locked_until(person.uid, "password", now)
-        if until:
-            ports.hasher.verify_person(None, password)
-            raise locked_error(until)
-    doc = accounts.primary_document(person) if person else None
-    ok = ports.hasher.verify_person(person, password or "", doc.doc_number if doc else None)
     generic = svc.settings.generic_login_errors
     if person is None:
+        ports.hasher.verify_person(None, password or "")  # the same cost as a known document
         raise AuthzError("login_failed" if generic else "not_registered")
-    if not ok:
-        until = ports.counters.fail(person.uid, "password", now)
+    doc = accounts.primary_document(person)
+    try:  # reserved before the verify, like every counted secret (R-LOGIN-11, issue 10 finding 4)
+        right, until = attempt(svc, person.uid, "password", lambda: ports.hasher.verify_person(
+            person, password or "", doc.doc_number if doc else None))
+    except AuthzError:
+        ports.hasher.verify_person(None, password or "")  # refused before the check: the same cost
+        raise
+    if not right:
         if until:
             raise locked_error(until)
         raise AuthzError("login_failed" if generic else "password_wrong", limit=svc.settings.lockout_failures)
-    ports.counters.succeed(person.uid, "password")
     ensure_unlocked(svc, _subject(new_phone), "sms")
     raw, flow = base.create(svc, MACHINE, S.CODE_SENT, person=person, context={"phone": new_phone})
     codes.issue(svc, codes.Purpose.PHONE_RECOVERY, flow.id_hash, new_phone, client=client, human_token=human_token)

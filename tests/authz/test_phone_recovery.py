@@ -42,3 +42,21 @@ def test_R_PHONE_7_wrong_password_counts_toward_the_lockout(svc, world):
                 new_phone="13700000001")
     assert e.code == "account_locked"
     assert err(login.start, svc, entry="personal", account=DOC, password=PASSWORD).code == "account_locked"
+
+
+def test_R_LOGIN_11_phone_recovery_reserves_before_it_verifies(svc, world):
+    """R-PHONE-7 / R-LOGIN-11 (issue 10 finding 4): with the limit of password checks in flight elsewhere,
+    a recovery start is refused 429 attempts_in_progress and the person's password is not evaluated (only
+    the dummy verify that keeps the cost the same)."""
+    from authz.ports import ports_of
+    counters, hasher, now = ports_of(svc).counters, ports_of(svc).hasher, svc.clock.time()
+    for _ in range(svc.settings.lockout_failures):
+        assert counters.reserve("p-plain", "password", now) is None
+    before = hasher.verifications
+    e = err(phone_recovery.start, svc, doc_type="resident_id", doc_number=DOC, password=PASSWORD,
+            new_phone="13700000001")
+    assert e.code == "attempts_in_progress" and hasher.verifications - before == 1
+    for _ in range(svc.settings.lockout_failures):
+        counters.release("p-plain", "password")
+    assert phone_recovery.start(svc, doc_type="resident_id", doc_number=DOC, password=PASSWORD,
+                                new_phone="13700000001")["state"] == "code_sent"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from casbin import persist
 from casbin.persist.adapter_filtered import FilteredAdapter
 from casbin.persist.batch_adapter import BatchAdapter
 from casbin.persist.update_adapter import UpdateAdapter

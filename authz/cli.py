@@ -535,7 +535,7 @@ def events() -> None:
 def events_list(env: Env, status: str | None, limit: int) -> None:
     """The newest events, one line each."""
     from . import events as ev
-    with open_service(env) as svc:
+    with open_service(env):
         rows = ev.recent(limit=limit, status=status)
         for r in rows:
             click.echo(json.dumps(r, ensure_ascii=False, default=str))

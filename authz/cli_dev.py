@@ -23,7 +23,7 @@ def outbox(env, phone, limit) -> None:
     from .cli import open_service
     from .clock import SHANGHAI
     from .ports.sms import outbox as read
-    with open_service(env) as svc:
+    with open_service(env):
         rows = read(phone, limit)
         if not rows:
             click.echo("(no messages)")

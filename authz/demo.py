@@ -278,7 +278,7 @@ def instructions(base_url: str, key: str) -> list[str]:
         f"ALLOWED — tax officer {OFFICER} may declare and pay taxes in {DOM_MAIN} (in their function set):",
         "  " + curl(base_url, key, "/api/v1/check", ALLOWED_CHECK),
         "",
-        f"DENIED — the same officer may not use invoices there (tax officers may, but not in this function set):",
+        "DENIED — the same officer may not use invoices there (tax officers may, but not in this function set):",
         "  " + curl(base_url, key, "/api/v1/check", DENIED_CHECK),
         "",
         f"MENU — the functions {OFFICER} may use in {DOM_MAIN}, with Chinese labels:",

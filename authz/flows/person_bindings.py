@@ -30,7 +30,7 @@ from ..models import Binding, Enterprise, Person
 from .integration import sync_binding
 from .staff import (E_FILTER, E_NOT_REFUSABLE, E_TOO_MANY, HISTORY_STATES, MAX_BATCH, after_commit_invalidate,
                     as_id, binding_query, binding_status, changed_event, check_filter_states, check_filter_type,
-                    create_pending, directory, effective_functions, flow_transaction, function_views,
+                    create_pending, effective_functions, flow_transaction, function_views,
                     identity_label, integration_marks, iso, known_identity_type, page)
 
 AUTH = "ac.person.authorisations"

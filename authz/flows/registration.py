@@ -139,7 +139,6 @@ def begin_face(svc, flow_id: str, app: str) -> dict:
     f = get_factor(app)
     if not isinstance(f, AppScan):
         raise AuthzError("validation_failed", errors={"app": ["taxapp or iitapp"]})
-    ctx = flow.context
     return f.begin(svc, flow.id_hash, purpose="register", subject=face_subject(flow))
 
 

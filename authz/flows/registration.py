@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from peewee import IntegrityError
+
 from .. import accounts, audit, codes
 from ..credentials import E_USERNAME_TAKEN, check_policy, check_username
 from ..db import database
@@ -161,6 +163,17 @@ def complete_face(svc, flow_id: str) -> dict:
 
 def _finish(svc, flow) -> dict:
     """Create or reactivate the person at level 4, take over the phone, and close the flow, atomically."""
+    try:
+        return _create_person(svc, flow)
+    except IntegrityError:
+        # the username was free at basic_info but someone took it before this last step (R-USR-1): the
+        # whole registration rolled back; the flow stays where it was
+        if (flow.context or {}).get("username"):
+            raise AuthzError(E_USERNAME_TAKEN) from None
+        raise
+
+
+def _create_person(svc, flow) -> dict:
     ctx = flow.context or {}
     now = svc.clock.time()
     with database.atomic():

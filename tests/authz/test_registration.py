@@ -180,3 +180,19 @@ def test_R_USR_1_R_PWD_1_rules_at_registration(svc, world):
                          (dict(password="Abc 12345", confirm_password="Abc 12345"), "password_whitespace")):
         args = dict(password=PASSWORD, confirm_password=PASSWORD, phone="13700000009", code=code) | kw
         assert err(registration.submit_basic, svc, fid, **args).code == expected
+
+
+def test_R_USR_1_a_username_taken_during_the_face_step_answers_409_not_500(svc, world, directory):
+    """R-USR-1 (issue 10 finding 10, concurrency): the username was free at basic info, another person
+    takes it while this one scans their face; the finish answers 409 username_taken, nothing is created,
+    and the name stays with whoever took it first."""
+    fid = to_basic(svc)
+    assert basic(svc, fid, username="xinyonghu2")["state"] == "face"
+    other = Person.get(Person.uid == "p-plain")
+    Person.update(username="xinyonghu2").where(Person.id == other.id).execute()
+    t = registration.begin_face(svc, fid, "taxapp")
+    confirm(svc, t["ticket"], app="taxapp")
+    before = Person.select().count()
+    assert err(registration.complete_face, svc, fid).code == "username_taken"
+    assert Person.select().count() == before
+    assert Person.get(Person.username == "xinyonghu2").uid == "p-plain"

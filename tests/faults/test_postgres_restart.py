@@ -36,7 +36,11 @@ def _port() -> int:
 
 def _as_postgres(*cmd):
     prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    return subprocess.run(prefix + list(cmd), check=True, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(prefix + list(cmd), capture_output=True, text=True, timeout=60, cwd="/")
+    if done.returncode:  # say why (initdb and pg_ctl explain themselves on stderr)
+        raise subprocess.CalledProcessError(done.returncode, done.args, done.stdout,
+                                            f"{done.stderr}\n{done.stdout}"[-2000:])
+    return done
 
 
 class PrivatePostgres:
@@ -47,8 +51,12 @@ class PrivatePostgres:
             shutil.chown(self.dir, "postgres", "postgres")
         self.port = _port()
         self.data = os.path.join(self.dir, "data")
-        _as_postgres(f"{BIN[-1]}/initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                     "--no-sync")
+        try:
+            _as_postgres(f"{BIN[-1]}/initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                         "--no-sync")
+        except subprocess.CalledProcessError as e:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            pytest.fail(f"initdb failed: {e.stderr}")
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def pg_ctl(self, *args):

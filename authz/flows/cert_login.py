@@ -29,6 +29,7 @@ from ..factors.base import locked_error, reserved
 from ..models import Enterprise
 from ..models_cert import TaxCertificate
 from ..ports import ports_of
+from ..ports.human import verify_once
 from ..sessions import Entry, Identity
 from .. import sessions
 from . import base, certificates
@@ -62,7 +63,7 @@ def start(svc, *, serial: str, certificate_password: str, account: str, password
     """Human check; account + personal password; certificate serial + password; then a challenge."""
     ports = ports_of(svc)
     now = svc.clock.time()
-    ports.human.verify(human_token, now)
+    verify_once(ports.human, ports.counters, human_token, now)  # R-LOGIN-14, one use per solved check
     cert = TaxCertificate.get_or_none(TaxCertificate.serial == (serial or ""))
     ent = Enterprise.get_by_id(cert.enterprise_id) if cert else None
     person, account_type = accounts.find_account(account, allow=DEFAULT_ACCOUNT_TYPES)

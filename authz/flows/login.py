@@ -26,6 +26,7 @@ from ..ids import USCC_RE, enterprise_domain, person_domain
 from ..models import Agreement, AgreementAgent, Binding, Enterprise, Person
 from ..models_login import CrossRegionProject
 from ..ports import ports_of
+from ..ports.human import verify_once
 from ..projects import acting_rank, is_handler_identity, sees_all
 from ..sessions import Entry, Identity
 from ..verification import Proof, bound_to
@@ -150,7 +151,7 @@ def start(svc, *, entry: str, account: str, password: str, uscc: str | None = No
     entry = Entry(entry)
     ports = ports_of(svc)
     now = svc.clock.time()
-    ports.human.verify(human_token, now)  # R-LOGIN-14: before anything about the account is said
+    verify_once(ports.human, ports.counters, human_token, now)  # R-LOGIN-14, before anything about the account is said; one use per solved check
     ctx = {"entry": entry.value, "client": client, "ip": ip}
     if entry in (Entry.ENTERPRISE, Entry.AGENT, Entry.SPECIAL):
         if not uscc or not USCC_RE.fullmatch(uscc):

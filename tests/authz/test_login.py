@@ -349,6 +349,9 @@ def test_R_LOGIN_14_human_check_precedes_the_password(svc, world):
     assert ports_of(svc).hasher.verifications == before
     token = HmacToken("slider-secret").sign(int(svc.clock.time()), "n2")
     assert login.start(svc, entry="personal", account="13800000004", password=PASSWORD, human_token=token).view["flow"]
+    # a solved check buys one login attempt: replaying its token is refused like none (issue 10 finding 6)
+    assert err(login.start, svc, entry="personal", account="13800000004", password=PASSWORD,
+               human_token=token).code == "human_check_failed"
 
 
 # ---- the flow as a stored state machine

@@ -77,10 +77,11 @@ def world(svc, directory):
 
 
 def login_session(client, entry: str, account: str, phone: str, *, uscc: str | None = None,
-                  choose: str | None = None, password: str = PASSWORD, **extra) -> str:
-    """Log in through the REST API as an app (password -> SMS code -> choice if asked) and return the
-    session id (azs_...). `choose` picks by identity type, or by the listed id (project / agreement)."""
-    body = {"entry": entry, "account": account, "password": password, "client": "app", **extra}
+                  choose: str | None = None, password: str = PASSWORD, kind: str = "app", **extra) -> str | None:
+    """Log in through the REST API (password -> SMS code -> choice if asked). As an app (`kind`) it returns
+    the session id (azs_...); as a browser the session lands in `client`'s cookie and None is returned.
+    `choose` picks by identity type, or by the listed id (project / agreement)."""
+    body = {"entry": entry, "account": account, "password": password, "client": kind, **extra}
     if uscc:
         body["uscc"] = uscc
     r = client.post("/api/v1/auth/login", json=body)
@@ -94,4 +95,4 @@ def login_session(client, entry: str, account: str, phone: str, *, uscc: str | N
         pick = next(c["id"] for c in data["choices"] if choose in (c.get("identity_type"), c["id"]))
         data = client.post(f"/api/v1/auth/login/{fid}/choose", json={"choice": pick}).get_json()
     assert data["state"] == "done", data
-    return data["session"]
+    return data.get("session")

@@ -23,17 +23,9 @@ def app(svc):
     return create_app(service=svc)
 
 
-def browser_login(c, account="13800000002", phone="13800000002", entry="enterprise", **extra):
+def browser_login(c, account="13800000002", phone="13800000002", entry="enterprise"):
     """The front end's own login (same origin, with the CSRF token): the session lands in the cookie."""
-    body = {"entry": entry, "account": account, "password": PASSWORD, **extra}
-    if entry == "enterprise":
-        body["uscc"] = USCC
-    r = c.post("/api/v1/auth/login", json=body)
-    assert r.status_code == 200, r.get_json()
-    fid = r.get_json()["flow"]
-    assert c.post(f"/api/v1/auth/login/{fid}/factors/sms").status_code == 200
-    r = c.post(f"/api/v1/auth/login/{fid}/factors/sms/verify", json={"code": last_code(phone)})
-    assert r.status_code == 200 and r.get_json()["state"] == "done", r.get_json()
+    login_session(c, entry, account, phone, uscc=USCC if entry == "enterprise" else None, kind="browser")
     return c
 
 

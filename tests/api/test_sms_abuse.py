@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from api import create_app
-from authz.ports import ports_of
 from authz.ports.human import HmacToken
 from tests.login_support import *  # noqa: F401,F403 (fixtures)
 from tests.login_support import PASSWORD, last_code, rid
@@ -19,6 +18,14 @@ def _reg_flow(client):
                     json={"name": "攻击者", "doc_type": "resident_id", "doc_number": rid("11010119900101002")})
     assert r.status_code == 200, r.get_json()
     return fid
+
+
+def _victim_logs_in_by_sms(client):
+    """The victim's own SMS login still gets its code and completes."""
+    fid = _login_flow(client)
+    assert client.post(f"/api/v1/auth/login/{fid}/factors/sms").status_code == 200
+    r = client.post(f"/api/v1/auth/login/{fid}/factors/sms/verify", json={"code": last_code(VICTIM_PHONE)})
+    assert r.status_code == 200 and r.get_json()["state"] == "done"
 
 
 def _login_flow(client):
@@ -55,10 +62,7 @@ def test_R_SMS_1_anonymous_registration_sends_leave_the_victims_login_quota(svc,
                            json={"phone": VICTIM_PHONE}).status_code == 200
     r = client.post(f"/api/v1/register/{_reg_flow(client)}/sms-code", json={"phone": VICTIM_PHONE})
     assert r.status_code == 429 and r.get_json()["code"] == "sms_quota"
-    fid = _login_flow(client)
-    assert client.post(f"/api/v1/auth/login/{fid}/factors/sms").status_code == 200
-    r = client.post(f"/api/v1/auth/login/{fid}/factors/sms/verify", json={"code": last_code(VICTIM_PHONE)})
-    assert r.status_code == 200 and r.get_json()["state"] == "done"
+    _victim_logs_in_by_sms(client)
 
 
 def test_R_LOGIN_11_wrong_reset_codes_do_not_lock_the_victims_sms_login(svc, world, client):
@@ -71,10 +75,7 @@ def test_R_LOGIN_11_wrong_reset_codes_do_not_lock_the_victims_sms_login(svc, wor
         wrong = "000000" if last_code(VICTIM_PHONE) != "000000" else "111111"
         r = client.post(f"/api/v1/password-reset/{fid}/factors/sms/verify", json={"code": wrong})
     assert r.status_code == 423 and r.get_json()["code"] == "code_purpose_locked"
-    fid = _login_flow(client)
-    assert client.post(f"/api/v1/auth/login/{fid}/factors/sms").status_code == 200
-    r = client.post(f"/api/v1/auth/login/{fid}/factors/sms/verify", json={"code": last_code(VICTIM_PHONE)})
-    assert r.status_code == 200 and r.get_json()["state"] == "done"
+    _victim_logs_in_by_sms(client)
 
 
 def test_R_SMS_1_and_R_LOGIN_11_still_hold_for_the_persons_own_login(svc, world, client, clock):

@@ -1,19 +1,12 @@
 """Lint of the rule file's p2 lines (what a session of each business entry may reach; R-LOGIN-4,
 R-SW-4, issue 10 finding 3): errors are line-numbered, and an entry left without any p2 line is refused
 rather than silently locking its sessions out."""
-from pathlib import Path
 
-import pytest
 
 from authz import policy as pol
 
-SHIPPED = (Path(__file__).resolve().parents[2] / "policies" / "rules.csv").read_text(encoding="utf-8")
-
-
-def _errors(text: str) -> list[str]:
-    with pytest.raises(pol.PolicyInvalid) as exc:
-        pol.parse(text)
-    return [e.code for e in exc.value.errors]
+from tests.policies.support import SHIPPED
+from tests.policies.support import lint_codes as _errors
 
 
 def test_R_LOGIN_4_p2_lines_are_linted():

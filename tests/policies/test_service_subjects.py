@@ -2,19 +2,13 @@
 `p, service:<scope>, <domain>, svc.<function>, <action>` (as shipped: which identity types' bindings the tax
 hall adds, withdraws and ends, R-BIND-3). A service subject names a real key scope, holds only svc.
 functions, and no identity type or session entry reaches svc. functions."""
-from pathlib import Path
 
 import pytest
 
 from authz import policy as pol
 
-SHIPPED = (Path(__file__).resolve().parents[2] / "policies" / "rules.csv").read_text(encoding="utf-8")
-
-
-def _errors(text: str) -> list[str]:
-    with pytest.raises(pol.PolicyInvalid) as exc:
-        pol.parse(text)
-    return [e.code for e in exc.value.errors]
+from tests.policies.support import SHIPPED
+from tests.policies.support import lint_codes as _errors
 
 
 def test_R_AUTHZ_4_the_hall_lines_are_in_the_shipped_rule_file():

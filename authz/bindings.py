@@ -20,13 +20,12 @@ import peewee
 
 from .db import database
 from .directory import E_BAD_STATE
-from .errors import AuthzError, register
+from .errors import AuthzError, code
 from .models import Binding, Person
 from .verification import Proof
 from .vocab import BindingState as S, Method, Party
 
-E_FACE = register("face_verification_required", 403, "确认授权前请先完成人脸识别验证",
-                  "Confirming an authorisation needs a face verification first")
+E_FACE = code("face_verification_required")
 
 
 def applied_by_person(b: Binding) -> bool:

@@ -6,19 +6,16 @@ from contextlib import contextmanager
 from typing import Callable, Protocol, TypeVar
 
 from ..clock import SHANGHAI
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..ports import ports_of
 
 T = TypeVar("T")
 
-E_LOCKED = register("account_locked", 423, "该验证方式连续失败次数过多，账号已锁定至{until}，可通过忘记密码解锁",
-                    "Too many failures of this method: the account is locked until {until}; reset the password to unlock")
+E_LOCKED = code("account_locked")
 # failures of these codes count toward the lockout; others (expired, not requested, pending) do not
 COUNTED = {"code_invalid", "code_attempts_exhausted", "face_mismatch", "password_wrong"}
-E_PURPOSE_LOCKED = register("code_purpose_locked", 423, "该手机号码在本业务中验证码错误次数过多，已暂停至{until}",
-                            "Too many wrong codes for this phone in this procedure: paused until {until}")
-E_BUSY = register("attempts_in_progress", 429, "该账号的验证正在进行中，请稍后再试",
-                  "Other attempts for this account are being checked; try again in a moment")
+E_PURPOSE_LOCKED = code("code_purpose_locked")
+E_BUSY = code("attempts_in_progress")
 
 
 class Factor(Protocol):

@@ -24,10 +24,9 @@ from enum import Enum
 
 from .. import accounts, audit, loginlog
 from ..db import database
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..factors.base import locked_error, reserved
-from ..models import Enterprise
-from ..models_cert import TaxCertificate
+from ..models import Enterprise, TaxCertificate
 from ..ports import ports_of
 from ..ports.human import verify_once
 from ..sessions import Entry, Identity
@@ -36,8 +35,7 @@ from . import base, certificates
 from .login import (DEFAULT_ACCOUNT_TYPES, E_CHOICE, E_GENERIC, E_NO_RELATION, Step, identity_choices,
                     identity_for, password_step)
 
-E_FIRST_LOGIN = register("certificate_login_first_password", 409, "首次登录请先使用账号密码登录完成相关操作",
-                         "Log in with your account and password first to finish the first-login steps")
+E_FIRST_LOGIN = code("certificate_login_first_password")
 
 
 class CertFlowKind(str, Enum):

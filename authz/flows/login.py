@@ -17,14 +17,13 @@ from enum import Enum
 from .. import accounts, audit, bindings as bindings_mod, loginlog
 from ..credentials import check_policy
 from ..db import database
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..factors import factor as get_factor
 from ..factors.app_scan import E_TICKET_UNKNOWN, TicketKind, consume
 from ..factors.base import ensure_unlocked, guarded, locked_error, reserved
 from ..factors.sms import mask_phone
 from ..ids import USCC_RE, enterprise_domain, person_domain
-from ..models import Agreement, AgreementAgent, Binding, Enterprise, Person
-from ..models_login import CrossRegionProject
+from ..models import Agreement, AgreementAgent, Binding, CrossRegionProject, Enterprise, Person
 from ..ports import ports_of
 from ..ports.human import verify_once
 from ..projects import acting_rank, is_handler_identity, sees_all
@@ -34,22 +33,16 @@ from ..vocab import BindingState, Method, Party
 from .. import sessions
 from . import base
 
-E_PHONE_NOT_FOUND = register("phone_not_found", 401, "手机号码不存在，您可以尝试使用证件号码登录",
-                             "This phone number is not registered; try logging in with your document number")
-E_NOT_REGISTERED = register("not_registered", 401, "该用户未注册，请在自然人业务入口进行用户注册",
-                            "This user is not registered; register through the natural-person entry")
-E_PASSWORD_WRONG = register("password_wrong", 401, "密码错误，连续输错{limit}次将锁定账号",
-                            "Wrong password; {limit} consecutive failures lock the account")
-E_GENERIC = register("login_failed", 401, "账号或密码错误", "The account or password is wrong")
-E_PHONE_EMPTY = register("phone_empty", 422, "您的手机号为空，请您通过扫码验证方式登录系统，并在账户中心的手机号码修改菜单中添加默认手机号",
-                         "Your phone number is empty: log in by app scan and add a default phone in the account centre")
-E_NO_RELATION = register("no_relation", 403, "未查询到您与该企业的关联关系", "No relation between you and this enterprise was found")
-E_CHOICE = register("choice_invalid", 422, "所选身份不可用", "The chosen identity is not available")
-E_APPLICATION_PENDING = register("application_pending", 403, "您的授权申请尚待企业确认，确认后方可登录",
-                                 "Your application awaits the enterprise's decision; you can log in once it confirms")
-E_CONFIRM_FACE = register("confirm_needs_face", 422, "确认授权需使用税务APP或个人所得税APP扫脸验证",
-                          "Confirming an authorisation needs a face scan with the tax app or the IIT app")
-E_ENTRY_FIELDS = register("entry_fields", 422, "请填写该登录入口所需的企业信息", "This entry needs its enterprise fields")
+E_PHONE_NOT_FOUND = code("phone_not_found")
+E_NOT_REGISTERED = code("not_registered")
+E_PASSWORD_WRONG = code("password_wrong")
+E_GENERIC = code("login_failed")
+E_PHONE_EMPTY = code("phone_empty")
+E_NO_RELATION = code("no_relation")
+E_CHOICE = code("choice_invalid")
+E_APPLICATION_PENDING = code("application_pending")
+E_CONFIRM_FACE = code("confirm_needs_face")
+E_ENTRY_FIELDS = code("entry_fields")
 
 GENERIC_CODES = {E_PHONE_NOT_FOUND, E_NOT_REGISTERED, E_PASSWORD_WRONG}
 

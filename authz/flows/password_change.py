@@ -20,15 +20,14 @@ from ..actor import Actor, require
 from ..codes import Purpose
 from ..credentials import E_PWD_SAME, check_policy
 from ..db import database
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..factors.base import attempt, locked_error
 from ..models import Person
 from ..ports import ports_of
 from . import base, stepup
 
 FUNCTION, ACTION = "ac.person.password", "change"
-E_OLD_WRONG = register("old_password_wrong", 422, "原密码错误，连续输错{limit}次将锁定账号",
-                       "The old password is wrong; {limit} consecutive failures lock the account")
+E_OLD_WRONG = code("old_password_wrong")
 FACTORS = stepup.SMS_OR_FACE
 
 

@@ -19,7 +19,7 @@ from enum import Enum
 from .. import accounts, audit, sessions
 from ..credentials import check_policy
 from ..db import database
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..factors import factor as get_factor
 from .. import codes
 from ..factors.base import anonymous_subject, ensure_unlocked, guarded
@@ -28,7 +28,7 @@ from ..models import Person
 from ..ports import ports_of
 from . import base, hall
 
-E_PHONE_NOT_MINE = register("phone_not_held", 422, "该手机号码不是您的预留手机号", "This phone is not one of yours")
+E_PHONE_NOT_MINE = code("phone_not_held")
 
 
 class ResetState(str, Enum):

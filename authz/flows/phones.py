@@ -27,7 +27,7 @@ from .. import accounts, audit, codes
 from ..actor import Actor, require
 from ..codes import Purpose
 from ..db import database
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..factors.base import guarded
 from ..masking import mask_phone
 from ..models import Person, Phone
@@ -35,14 +35,13 @@ from . import base, stepup
 
 FUNCTION = "ac.person.phones"
 FACTORS = stepup.SMS_OR_FACE
-E_PHONE_INVALID = register("phone_invalid", 422, "手机号码格式不正确", "The phone number is malformed")
-E_ALREADY_MINE = register("phone_already_yours", 409, "该手机号码已是您的手机号码", "This number is already one of yours")
-E_IS_DEFAULT = register("phone_is_default", 409, "默认手机号码不能删除，请先将其他手机号码设置为默认",
-                        "The default phone cannot be deleted; make another number the default first")
-E_ONLY_ONE = register("phone_only_one", 409, "只有一个手机号码时，不允许删除", "The only phone number cannot be deleted")
-E_NO_DEFAULT = register("phone_no_default", 409, "您尚无默认手机号码，请使用添加手机号码", "You have no default phone; add one instead")
-E_NEW_NOT_SENT = register("phone_code_not_sent", 422, "请先获取新手机号码的验证码", "Request a code for the new number first")
-E_NOT_FOUND = register("phone_not_found_for_person", 404, "未找到该手机号码", "No such phone number of yours")
+E_PHONE_INVALID = code("phone_invalid")
+E_ALREADY_MINE = code("phone_already_yours")
+E_IS_DEFAULT = code("phone_is_default")
+E_ONLY_ONE = code("phone_only_one")
+E_NO_DEFAULT = code("phone_no_default")
+E_NEW_NOT_SENT = code("phone_code_not_sent")
+E_NOT_FOUND = code("phone_not_found_for_person")
 
 
 class Op(str, Enum):

@@ -25,7 +25,7 @@ from peewee import IntegrityError
 from .. import accounts, audit, codes
 from ..credentials import E_USERNAME_TAKEN, check_policy, check_username
 from ..db import database
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..factors import factor as get_factor
 from ..factors.app_scan import AppScan, TicketKind, consume
 from ..factors.base import anonymous_subject, ensure_unlocked, guarded
@@ -34,12 +34,11 @@ from ..models import Document, Person
 from ..ports import ports_of
 from . import base, hall
 
-E_AGREEMENT = register("agreement_required", 422, "请阅读并同意用户协议", "Read and accept the user agreement first")
-E_ALREADY = register("already_registered", 409, "该证件对应的自然人已注册，请直接登录", "This person is already registered; log in instead")
-E_OFFLINE = register("offline_collection_required", 422, "该证件类型需先到办税服务场所完成实名信息采集",
-                     "This document type needs real-name collection at a tax hall first")
-E_PHONE = register("phone_invalid", 422, "手机号码格式不正确", "The phone number is malformed")
-E_PHONE_CHANGED = register("phone_not_verified", 422, "手机号码与接收验证码的号码不一致", "The phone differs from the one the code was sent to")
+E_AGREEMENT = code("agreement_required")
+E_ALREADY = code("already_registered")
+E_OFFLINE = code("offline_collection_required")
+E_PHONE = code("phone_invalid")
+E_PHONE_CHANGED = code("phone_not_verified")
 
 
 class RegState(str, Enum):

@@ -21,21 +21,19 @@ from enum import Enum
 
 from .. import codes
 from ..actor import Actor
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..factors import factor as get_factor
 from ..factors.app_scan import E_TICKET_UNKNOWN, TicketKind, consume
 from ..factors.base import ensure_unlocked, guarded
 from ..masking import mask_phone
 from ..verification import Proof
 from ..vocab import Method
-from ..models import Person, Phone
-from ..models_login import Flow, ScanTicket
+from ..models import Flow, Person, Phone, ScanTicket
 from . import base
 
-E_NO_PHONE = register("phone_missing_use_face", 422, "您尚未设置默认手机号码，请选择扫脸验证",
-                      "You have no default phone number; choose face verification")
-E_FACTOR = register("factor_not_offered", 422, "该步骤不支持此验证方式", "This step does not offer that verification method")
-E_PERSON_GONE = register("person_inactive", 403, "该账户已注销或不可用", "This account is deregistered or unavailable")
+E_NO_PHONE = code("phone_missing_use_face")
+E_FACTOR = code("factor_not_offered")
+E_PERSON_GONE = code("person_inactive")
 
 FACE_APPS = ("taxapp", "iitapp")
 SMS_OR_FACE = ("sms",) + FACE_APPS

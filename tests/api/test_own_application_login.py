@@ -9,8 +9,7 @@ import pytest
 
 from api import create_app
 from authz.factors.app_scan import confirm_face
-from authz.models import Binding
-from authz.models_login import LoginSession as SessionRow
+from authz.models import Binding, LoginSession as SessionRow
 from tests.login_support import *  # noqa: F401,F403 (fixtures)
 from tests.login_support import PASSWORD, USCC, last_code, login_session
 

@@ -12,12 +12,4 @@ FACTORS: dict[str, Factor] = {f.name: f for f in (
     SmsCode(), AppScan("taxapp"), AppScan("iitapp"), Password(), CertificatePassword(), CertificateSignature())}
 
 
-def factor(name: str) -> Factor:
-    from ..errors import AuthzError
-    try:
-        return FACTORS[name]
-    except KeyError:
-        raise AuthzError("validation_failed", errors={"factor": [f"one of {', '.join(FACTORS)}"]}) from None
-
-
-__all__ = ["FACTORS", "Factor", "factor"]
+__all__ = ["FACTORS", "Factor"]

@@ -52,8 +52,8 @@ class CertificatePassword(_Typed):
     def complete(self, svc, key, *, purpose, person=None, code=None, secret=None, against=None) -> None:
         from ..flows.certificates import E_CERT_INVALID
         hasher = ports_of(svc).hasher
-        if not hasher._verify(against.password_hash if against is not None else hasher.dummy, secret or "") \
-                or against is None:
+        right = hasher._verify(against.password_hash if against is not None else hasher.dummy, secret or "")
+        if against is None or not right:  # an unknown serial costs the same verify
             raise AuthzError(E_CERT_INVALID, limit=svc.settings.lockout_failures)
 
     def refused(self, svc, secret) -> None:

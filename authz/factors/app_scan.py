@@ -17,6 +17,7 @@ from ..db import database
 from ..errors import AuthzError, code
 from ..models import ScanTicket
 from ..ports.apps import APPS
+from ..vocab import Method, Strength
 
 E_PENDING = code("scan_pending")
 E_TICKET_EXPIRED = code("ticket_expired")
@@ -125,16 +126,27 @@ def consume(svc, flow_hash: str, kind: TicketKind) -> ScanTicket:
 
 
 class AppScan:
-    """Face verification by scanning with one app."""
-    method = "face"
+    """Face verification by scanning with one app: a FACE ticket for the flow key, matched by the app
+    against the ticket's subject (the person, or the registrant's document)."""
+    method = Method.FACE
+    strength = Strength.BIOMETRIC
+    resets = True
+    needs_phone = False
+    not_begun = E_TICKET_UNKNOWN
 
     def __init__(self, app: str):
         self.name = app
         self.app = app
 
-    def begin(self, svc, flow_hash, *, purpose, person=None, phone=None, subject=None, **_send) -> dict:
-        t = new_ticket(svc, TicketKind.FACE, flow_hash, subject=subject or (person.uid if person else ""), app=self.app)
+    def begin(self, svc, key, *, purpose, person=None, phone=None, subject=None, **send) -> dict:
+        t = new_ticket(svc, TicketKind.FACE, key, subject=subject or (person.uid if person else ""), app=self.app)
         return {"factor": self.name, "ticket": t.ticket, "expires_at": t.expires_at}
 
-    def complete(self, svc, flow_hash, *, purpose, code=None) -> ScanTicket:
-        return consume(svc, flow_hash, TicketKind.FACE)
+    def complete(self, svc, key, *, purpose, person=None, code=None, secret=None, against=None) -> None:
+        consume(svc, key, TicketKind.FACE)
+
+    def refused(self, svc, secret) -> None:
+        pass
+
+    def lockout_key(self, *, phone, subject) -> str:
+        return subject or ""

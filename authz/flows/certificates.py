@@ -22,7 +22,6 @@ from .. import audit
 from ..credentials import check_policy
 from ..db import database
 from ..errors import AuthzError, code
-from ..factors.base import attempt, locked_error
 from ..ids import enterprise_domain
 from ..masking import mask_enterprise_name, mask_name
 from ..models import CERT_KINDS as KINDS, CERT_STATUSES as STATUSES, Enterprise, TaxCertificate
@@ -164,13 +163,17 @@ def change_password(svc, actor, serial: str, old: str, new: str, confirm: str | 
     if cert.status != "active":
         raise AuthzError(E_CERT_REVOKED)
     ports = ports_of(svc)
-    right, until = attempt(svc, actor.uid, METHOD, lambda: ports.hasher._verify(cert.password_hash, old or ""))
-    if not right:
-        audit.record(svc, actor=actor.uid, identity=actor.role, domain=actor.domain, outcome="refused",
-                     action="certificate.change_password", target=f"cert:{serial}")
-        if until:
-            raise locked_error(until)
-        raise AuthzError(E_CERT_PASSWORD, limit=svc.settings.lockout_failures)
+    from .. import verification
+    try:  # the certificate-password factor: counted toward the method `certificate` (R-LOGIN-11)
+        verification.verify(svc, purpose="certificate.change_password", factor_name="certificate_password",
+                            offered=("certificate_password",), lockout=actor.uid, secret=old, against=cert)
+    except AuthzError as err:
+        if verification.counted(err):
+            audit.record(svc, actor=actor.uid, identity=actor.role, domain=actor.domain, outcome="refused",
+                         action="certificate.change_password", target=f"cert:{serial}")
+        if err.code == E_CERT_INVALID:
+            raise AuthzError(E_CERT_PASSWORD, limit=svc.settings.lockout_failures) from None
+        raise
     check_policy(new, svc.settings, confirm)
     if ports.hasher._verify(cert.password_hash, new):
         raise AuthzError("password_unchanged")

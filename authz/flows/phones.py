@@ -23,12 +23,11 @@ from __future__ import annotations
 
 from enum import Enum
 
-from .. import accounts, audit, codes
+from .. import accounts, audit, verification
 from ..actor import Actor, require
 from ..codes import Purpose
 from ..db import database
 from ..errors import AuthzError, code
-from ..factors.base import guarded
 from ..masking import mask_phone
 from ..models import Person, Phone
 from . import base, stepup
@@ -190,8 +189,10 @@ def send_new_code(svc, actor: Actor, op: str, flow_id: str, phone: str, *, clien
     if Phone.select().where((Phone.person == person) & (Phone.number == phone)).exists():
         raise AuthzError(E_ALREADY_MINE)
     flow = base.update_context(svc, flow, new_phone=phone)
-    codes.issue(svc, Purpose.PHONE_CHANGE, flow.id_hash, phone, client=client, human_token=human_token)
-    return {"factor": "sms", "phone": mask_phone(phone), "expires_in": svc.settings.code_ttl_seconds}
+    # not `proven`: the number's own budgets (codes.spend); wrong codes count toward the person's SMS lockout
+    return verification.begin(svc, purpose=Purpose.PHONE_CHANGE, factor_name="sms", offered=("sms",),
+                              flow_hash=flow.id_hash, person=person, phone=phone, client=client,
+                              human_token=human_token)
 
 
 def verify_new(svc, actor: Actor, op: str, flow_id: str, code: str) -> dict:
@@ -205,8 +206,9 @@ def verify_new(svc, actor: Actor, op: str, flow_id: str, code: str) -> dict:
     number = ctx.get("new_phone")
     if not number:
         raise AuthzError(E_NEW_NOT_SENT)
-    row = guarded(svc, person.uid, "sms", lambda: codes.verify(svc, Purpose.PHONE_CHANGE, flow.id_hash, code or ""))
-    if row.phone != number:  # only a code sent to this number in this step proves it
+    proof = verification.verify(svc, purpose=Purpose.PHONE_CHANGE, factor_name="sms", offered=("sms",),
+                                flow_hash=flow.id_hash, person=person, code=code)
+    if proof.phone != number:  # only a code sent to this number in this step proves it
         raise AuthzError(E_NEW_NOT_SENT)
     op = Op(ctx["op"])
     with database.atomic():

@@ -11,14 +11,13 @@ Log ranges (`since` / `until`) are calendar dates (YYYY-MM-DD, Asia/Shanghai): `
 that day, `until` to the end of that day; default the last month up to now."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from authz.actor import Actor
-from authz.clock import SHANGHAI
+from authz.clock import end_of_day_epoch, start_of_day_epoch
 from authz.flows import agency_views, enterprise_info, enterprise_logs, staff
 from authz.flows.identity_switch import actor_of
 from authz.flows.stepup import MAX_ID
@@ -341,10 +340,9 @@ def log_range(query: dict) -> dict:
     """Calendar days (Asia/Shanghai) to the flows' epoch-second bounds, `until` inclusive."""
     out = dict(query)
     if out.get("since") is not None:
-        out["since"] = dt.datetime.combine(out["since"], dt.time.min, tzinfo=SHANGHAI).timestamp()
+        out["since"] = start_of_day_epoch(out["since"])
     if out.get("until") is not None:
-        out["until"] = dt.datetime.combine(out["until"] + dt.timedelta(days=1), dt.time.min,
-                                           tzinfo=SHANGHAI).timestamp() - 0.001
+        out["until"] = end_of_day_epoch(out["until"]) - 0.001
     return out
 
 

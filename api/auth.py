@@ -11,7 +11,6 @@ from marshmallow import Schema, fields, validate
 
 from authz import sessions
 from authz.errors import AuthzError
-from authz.factors import FACTORS
 from authz.flows import login, qr_login
 from authz.ports import ports_of
 from authz.ports.apps import APPS
@@ -26,7 +25,7 @@ apps_blp = Blueprint("apps", __name__, url_prefix="/api/v1/apps",
 
 FLOW_ID = {"in": "path", "name": "flow", "required": True, "schema": {"type": "string"},
            "description": "The flow id returned when the flow started (azf_...)"}
-FACTOR = {"in": "path", "name": "factor", "required": True, "schema": {"type": "string", "enum": list(FACTORS)}}
+FACTOR = {"in": "path", "name": "factor", "required": True, "schema": {"type": "string", "enum": list(login.SECOND_FACTORS)}}
 ERRORS = "DEFAULT_ERROR"
 
 

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from authz.flows import cert_login, certificates
 from authz.flows.identity_switch import actor_of
 from authz.ids import USCC_RE
-from authz.models_cert import KINDS, STATUSES
+from authz.models import CERT_KINDS as KINDS, CERT_STATUSES as STATUSES
 
 from .auth import FLOW_ID, Choice, ChoiceRequest, IdentityView
 from .schemas import Pattern

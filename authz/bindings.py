@@ -38,15 +38,13 @@ import peewee
 from . import audit, events
 from .db import database
 from .directory import E_BAD_STATE
-from .errors import AuthzError, register
+from .errors import AuthzError, code
 from .ids import ENT_PREFIX, enterprise_domain
-from .models import Binding, Enterprise, Person
-from .models_integration import BindingConstraint
+from .models import Binding, BindingConstraint, Enterprise, Person
 from .verification import Proof
 from .vocab import BindingState as S, Method, Party
 
-E_FACE = register("face_verification_required", 403, "确认授权前请先完成人脸识别验证",
-                  "Confirming an authorisation needs a face verification first")
+E_FACE = code("face_verification_required")
 
 UNSET = ...
 EVENT = "binding.changed"

@@ -1,6 +1,7 @@
 """Clock port: all time-dependent rules read time from here so tests can move it."""
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import time
 from zoneinfo import ZoneInfo
@@ -50,10 +51,26 @@ class FrozenClock(Clock):
         self._t += seconds + dt.timedelta(**delta).total_seconds()
 
 
+def start_of_day_epoch(day: dt.date) -> float:
+    """Epoch seconds of the midnight that starts `day` in Asia/Shanghai."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=SHANGHAI).timestamp()
+
+
 def end_of_day_epoch(day: dt.date) -> float:
-    """Epoch seconds of the midnight that ends `day` in Asia/Shanghai (a validity end is inclusive)."""
-    nxt = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=SHANGHAI)
-    return nxt.timestamp()
+    """Epoch seconds of the midnight that ends `day` in Asia/Shanghai (a validity end is inclusive).
+    Defined for every date: the last one a date can hold (9999-12-31, "for ever" in some filings) ends at
+    its last microsecond instead of overflowing into a year 10000 (issue 10 finding 8)."""
+    if day == dt.date.max:
+        return dt.datetime.combine(day, dt.time.max, tzinfo=SHANGHAI).timestamp()
+    return start_of_day_epoch(day + dt.timedelta(days=1))
+
+
+def month_before(day: dt.date) -> dt.date:
+    """The same day one calendar month earlier (clamped to that month's last day, and to the first date)."""
+    if (day.year, day.month) == (1, 1):
+        return dt.date.min
+    y, m = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
+    return dt.date(y, m, min(day.day, calendar.monthrange(y, m)[1]))
 
 
 def next_midnight_epoch(t: float) -> float:

@@ -30,22 +30,19 @@ import secrets
 from enum import Enum
 
 from .db import database
-from .errors import AuthzError, register
-from .models_login import VerificationCode
+from .errors import AuthzError, code
+from .models import VerificationCode
 from .counters import retry_after
 from .ports import ports_of
 from .ports.human import verify_once
 
-E_CODE_WRONG = register("code_invalid", 422, "验证码错误", "The verification code is wrong")
-E_CODE_EXPIRED = register("code_expired", 422, "验证码已失效，请重新获取", "The verification code has expired; request a new one")
-E_CODE_USED = register("code_used", 422, "验证码已使用，请重新获取", "The verification code was already used; request a new one")
-E_CODE_EXHAUSTED = register("code_attempts_exhausted", 422, "验证码错误次数过多，请重新获取",
-                            "Too many wrong attempts for this code; request a new one")
-E_CODE_NONE = register("code_not_requested", 422, "请先获取验证码", "Request a verification code first")
-E_FLOW_CAP = register("sms_flow_limit", 429, "本次办理获取验证码次数已达上限，请重新开始",
-                      "This procedure has sent all the codes it may; start it again")
-E_CLIENT_CAP = register("sms_client_limit", 429, "当前网络获取短信验证码过于频繁，请稍后重试",
-                        "Too many SMS codes were requested from this network address; try again later")
+E_CODE_WRONG = code("code_invalid")
+E_CODE_EXPIRED = code("code_expired")
+E_CODE_USED = code("code_used")
+E_CODE_EXHAUSTED = code("code_attempts_exhausted")
+E_CODE_NONE = code("code_not_requested")
+E_FLOW_CAP = code("sms_flow_limit")
+E_CLIENT_CAP = code("sms_client_limit")
 FLOW_CAP_WINDOW = 86_400  # a flow's cap lasts longer than any flow (15 minutes, extended per step)
 
 

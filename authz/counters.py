@@ -41,16 +41,14 @@ import peewee as pw
 from .clock import next_midnight_epoch
 from .config import Settings
 from .db import database
-from .errors import AuthzError, register
+from .errors import AuthzError, code
 
 log = logging.getLogger("authz.counters")
 
 METHODS = ("password", "sms", "face", "certificate")
 FLIGHT_SECONDS = 30  # a reservation a crashed worker never released stops counting after this
-E_UNAVAILABLE = register("counters_unavailable", 503, "登录安全服务暂不可用，请稍后重试",
-                         "The login safety service is unavailable; try again later")
-E_SMS_QUOTA = register("sms_quota", 429, "短信验证码获取频繁，请稍后重试",
-                       "Too many SMS codes for this phone; try again later")
+E_UNAVAILABLE = code("counters_unavailable")
+E_SMS_QUOTA = code("sms_quota")
 
 
 class Counters(Protocol):
@@ -123,7 +121,7 @@ class DatabaseCounters(_Policy):
     """Counters in the counter_row table (the database serialises the conditional updates)."""
 
     def _row(self):
-        from .models_login import CounterRow
+        from .models import CounterRow
         return CounterRow
 
     def _ensure(self, key: str) -> None:
@@ -256,7 +254,7 @@ class DurableLocks:
 
     @staticmethod
     def _row():
-        from .models_login import CounterRow
+        from .models import CounterRow
         return CounterRow
 
     def get(self, key: str, now: float) -> float | None:

@@ -21,18 +21,16 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from .config import Settings
-from .errors import AuthzError, register
+from .errors import AuthzError, code
 
-E_PWD_LENGTH = register("password_length", 422, "密码长度须为{min}-{max}位", "The password must be {min}-{max} characters long")
-E_PWD_CLASSES = register("password_classes", 422, "密码须包含大写字母、小写字母、数字、特殊字符中的至少{n}种",
-                         "The password must mix at least {n} of: upper-case, lower-case, digits, special characters")
-E_PWD_SPACE = register("password_whitespace", 422, "密码不能包含空格", "The password must not contain white space")
-E_PWD_COMMON = register("password_common", 422, "密码过于常见，请更换", "This password is too common; choose another")
-E_PWD_MISMATCH = register("password_mismatch", 422, "两次输入的密码不一致", "The two passwords differ")
-E_PWD_SAME = register("password_unchanged", 422, "新密码不能与原密码相同", "The new password must differ from the old one")
-E_USERNAME = register("username_invalid", 422, "用户名须为6-20位字母或数字，且第一位为字母",
-                      "A username is 6-20 letters or digits and starts with a letter")
-E_USERNAME_TAKEN = register("username_taken", 409, "该用户名已被使用", "This username is taken")
+E_PWD_LENGTH = code("password_length")
+E_PWD_CLASSES = code("password_classes")
+E_PWD_SPACE = code("password_whitespace")
+E_PWD_COMMON = code("password_common")
+E_PWD_MISMATCH = code("password_mismatch")
+E_PWD_SAME = code("password_unchanged")
+E_USERNAME = code("username_invalid")
+E_USERNAME_TAKEN = code("username_taken")
 
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{5,19}$")
 _SPECIAL = re.compile(r"[^A-Za-z0-9\s]")

@@ -20,8 +20,7 @@ from .credentials import Hasher
 from .directory import Directory
 from .flows.integration import file_project
 from .ids import enterprise_domain
-from .models import Agreement, Binding, Enterprise, Person
-from .models_login import CrossRegionProject
+from .models import Agreement, Binding, CrossRegionProject, Enterprise, Person
 from .vocab import Party
 
 # ---- enterprises (USCCs are 18 upper-case letters/digits; the 360100 region code is Nanchang, Jiangxi)

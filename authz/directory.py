@@ -13,17 +13,16 @@ import datetime as dt
 from typing import Iterable
 
 from .db import database
-from .errors import AuthzError, register
+from .errors import AuthzError, code
 from .ids import USCC_RE, enterprise_domain, is_token, new_person_uid
 from .models import Agreement, AgreementAgent, Binding, Document, Enterprise, Person, Phone
 
-E_FUNCTIONS_EMPTY = register("function_set_empty", 422, "功能权限不能为空", "The function set must not be empty")
-E_FUNCTIONS_CEILING = register("function_set_exceeds", 422, "所选功能超出该身份类型可授予的范围：{extra}",
-                               "The function set exceeds what the identity type may hold: {extra}")
-E_ROLE_UNKNOWN = register("unknown_identity_type", 422, "身份类型不存在", "Unknown identity type")
-E_ENT_KIND = register("bad_enterprise_kind", 422, "企业类型不正确", "Unknown enterprise kind")
-E_USCC = register("bad_uscc", 422, "统一社会信用代码格式不正确", "The unified social credit code is malformed")
-E_BAD_STATE = register("binding_state", 409, "该授权当前状态不允许此操作", "The binding's state does not allow this")
+E_FUNCTIONS_EMPTY = code("function_set_empty")
+E_FUNCTIONS_CEILING = code("function_set_exceeds")
+E_ROLE_UNKNOWN = code("unknown_identity_type")
+E_ENT_KIND = code("bad_enterprise_kind")
+E_USCC = code("bad_uscc")
+E_BAD_STATE = code("binding_state")
 
 ENTERPRISE_KINDS = ("ordinary", "agency", "nonresident")
 class Directory:

@@ -1,4 +1,5 @@
-"""Outbound event port (R-BIND-15 "data sync"): a transactional outbox and two delivery adapters.
+"""Outbound events (R-BIND-15 "data sync"): the transactional outbox; its delivery adapters are the port
+`authz.ports.events`.
 
 `publish(svc, kind, payload)` writes an `outbox_event` row inside the caller's transaction, so an event
 exists exactly when the change it describes was committed (never for a rolled-back change, never lost
@@ -17,19 +18,13 @@ Events carry ids (person uid, USCC, binding id), never names, document numbers o
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import http.client
-import json
 import logging
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
 
 from .db import database
-from .models_integration import OutboxEvent
+from .models import OutboxEvent
+from .ports.events import DeliveryError, Publisher, publisher_for
 
 log = logging.getLogger("authz.events")
 
@@ -38,22 +33,6 @@ MAX_ATTEMPTS = 10
 BACKOFF_BASE_S = 30.0  # 30 s, 1 min, 2 min, ... capped
 BACKOFF_CAP_S = 3600.0
 LEASE_S = 120.0  # a claimed row is not handed to another drainer for this long
-SIGNATURE_TOLERANCE_S = 300
-
-
-class DeliveryError(Exception):
-    """The adapter could not deliver; `retry_after` (seconds) when the receiver asked for a pause."""
-
-    def __init__(self, reason: str, retry_after: float | None = None):
-        super().__init__(reason)
-        self.retry_after = retry_after
-
-
-class Publisher(Protocol):
-    name: str
-
-    def deliver(self, envelope: dict, now: float) -> None:
-        """Deliver one event envelope or raise DeliveryError."""
 
 
 # ---- writing
@@ -72,86 +51,6 @@ def envelope(ev: OutboxEvent) -> dict:
     """The JSON document a receiver gets for an event."""
     return {"id": ev.event_id, "kind": ev.kind, "subject": ev.subject, "occurred_at": ev.created_at,
             "attempt": ev.attempts + 1, "data": ev.payload}
-
-
-# ---- adapters
-
-
-class Outbox:
-    """Development adapter: nothing leaves the machine; the outbox row is the delivered event."""
-    name = "outbox"
-
-    def deliver(self, envelope: dict, now: float) -> None:
-        log.info("event %s %s %s (development outbox)", envelope["id"], envelope["kind"], envelope["subject"])
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is a failure: following it would turn the POST into a body-less GET."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """Hex HMAC-SHA256 over "<timestamp>.<body>"."""
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def verify_signature(secret: str, timestamp: str, signature: str, body: bytes, now: float,
-                     tolerance: float = SIGNATURE_TOLERANCE_S) -> bool:
-    """What a receiver does: constant-time compare, and refuse stale timestamps (replays)."""
-    try:
-        fresh = abs(now - int(timestamp)) <= tolerance
-    except (TypeError, ValueError):
-        return False
-    return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature or "")
-
-
-class WebhookPublisher:
-    """Production adapter: POST the envelope as JSON, signed with HMAC-SHA256; 2xx means delivered."""
-    name = "webhook"
-
-    def __init__(self, url: str, secret: str, timeout: float = 5.0):
-        if not url.startswith(("https://", "http://")):
-            raise ValueError("AUTHZ_EVENTS_WEBHOOK_URL must be an http(s) URL with AUTHZ_EVENTS_ADAPTER=http")
-        if len(secret) < 16:
-            raise ValueError("AUTHZ_EVENTS_WEBHOOK_SECRET (16+ characters) is required with AUTHZ_EVENTS_ADAPTER=http")
-        self.url, self.secret, self.timeout = url, secret, timeout
-        self._opener = urllib.request.build_opener(_NoRedirect)
-
-    def deliver(self, envelope: dict, now: float) -> None:
-        body = json.dumps(envelope, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-        ts = str(int(now))
-        req = urllib.request.Request(self.url, data=body, method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8", "User-Agent": "taxauthz-events/1",
-            "X-Authz-Event-Id": envelope["id"], "X-Authz-Event-Kind": envelope["kind"],
-            "X-Authz-Timestamp": ts, "X-Authz-Signature": sign(self.secret, ts, body)})
-        try:
-            with self._opener.open(req, timeout=self.timeout) as resp:
-                status = resp.status
-        except urllib.error.HTTPError as exc:
-            raise DeliveryError(f"HTTP {exc.code}", _retry_after(exc.headers.get("Retry-After"))) from None
-        except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, reset, timeout, DNS
-            raise DeliveryError(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}") from None
-        if not 200 <= status < 300:
-            raise DeliveryError(f"HTTP {status}")
-
-
-def _retry_after(raw: str | None) -> float | None:
-    try:
-        return max(0.0, float(raw)) if raw else None
-    except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
-
-
-def publisher_for(settings) -> Publisher:
-    """The adapter the settings choose (dev | http)."""
-    if settings.events_adapter == "dev":
-        return Outbox()
-    if settings.events_adapter == "http":
-        return WebhookPublisher(getattr(settings, "events_webhook_url", ""),
-                                getattr(settings, "events_webhook_secret", ""))
-    raise ValueError(f"unknown events_adapter {settings.events_adapter!r} (dev or http)")
 
 
 # ---- delivering

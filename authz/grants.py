@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 import peewee as pw
 from peewee import __exception_wrapper__
 
-from .clock import SHANGHAI, end_of_day_epoch
+from .clock import end_of_day_epoch, start_of_day_epoch
 from .db import database
 from .ids import ENT_PREFIX, PERSON_PREFIX
 
@@ -182,7 +182,7 @@ def _date_start(d) -> float:
     v = _STARTS.get(d)
     if v is None:
         day = dt.date.fromisoformat(d) if isinstance(d, str) else d
-        v = dt.datetime.combine(day, dt.time(0), tzinfo=SHANGHAI).timestamp()
+        v = start_of_day_epoch(day)
         if len(_STARTS) > _SHARED_LIMIT:
             _STARTS.clear()
         _STARTS[d] = v

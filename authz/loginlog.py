@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from .models_login import LoginLog
+from .models import LoginLog
 
 log = logging.getLogger("authz.login")
 

@@ -18,10 +18,6 @@ from .db import database
 Step = tuple[int, str, Callable[[pw.Database], None]]
 
 
-def _create_all(db: pw.Database) -> None:
-    db.create_tables(models.ALL_MODELS, safe=True)
-
-
 def add_column(db: pw.Database, model: type[pw.Model], field_name: str) -> None:
     """Add model.field_name to its table unless the column is already there."""
     table = model._meta.table_name
@@ -36,14 +32,6 @@ def create_tables(*names: str) -> Callable[[pw.Database], None]:
     """A step that creates the named models' tables (safe if present)."""
     def step(db: pw.Database) -> None:
         db.create_tables([getattr(models, n) for n in names], safe=True)
-    return step
-
-
-def module_tables(module: str) -> Callable[[pw.Database], None]:
-    """A step that runs `create(db)` of a model module (its tables as of that step, safe if present)."""
-    def step(db: pw.Database) -> None:
-        import importlib
-        importlib.import_module(module).create(db)
     return step
 
 
@@ -64,11 +52,14 @@ def _drop_redundant_binding_indexes(db: pw.Database) -> None:
 
 
 STEPS: list[Step] = [
-    (1, "initial schema", _create_all),
-    (2, "login and identity", module_tables("authz.models_login")),
-    (3, "integration and events", module_tables("authz.models_integration")),
+    (1, "initial schema", create_tables("SchemaVersion", "Person", "Document", "Phone", "Enterprise", "Binding",
+                                        "Agreement", "AgreementAgent", "ServiceClient", "PolicyRule", "PolicyState",
+                                        "ChangeLog", "AuditLog")),
+    (2, "login and identity", create_tables("Flow", "VerificationCode", "SmsOutbox", "ScanTicket", "LoginSession",
+                                            "CounterRow", "LoginLog", "HallRegistrationCode", "CrossRegionProject")),
+    (3, "integration and events", create_tables("BindingConstraint", "OutboxEvent")),
     (4, "one live binding per person, enterprise and identity type", _binding_live_unique),
-    (5, "tax digital certificates", module_tables("authz.models_cert")),
+    (5, "tax digital certificates", create_tables("TaxCertificate")),
     (6, "drop the binding indexes that composite indexes make redundant", _drop_redundant_binding_indexes),
 ]
 

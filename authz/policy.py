@@ -25,7 +25,7 @@ from pathlib import Path
 import casbin
 
 from .clients import SCOPES
-from .errors import AuthzError, register
+from .errors import AuthzError, code
 from .ids import DOMAIN_RE, TOKEN_RE
 from .vocab import ENTRIES
 
@@ -56,12 +56,7 @@ m2 = r2.entry == p2.entry && keyMatch(r2.obj, p2.obj) && (p2.act == "*" || r2.ac
 """
 SECTION_NAMES = {"r": "request_definition", "p": "policy_definition", "g": "role_definition",
                  "e": "policy_effect", "m": "matchers"}
-E_MODEL_NOT_HONOURED = register(
-    "model_not_honoured", 422,
-    "model.conf [{section}] 中的 {key} 与鉴权引擎实际执行的定义不一致（文件：{found}；引擎执行：{honoured}），"
-    "该修改不会生效，已拒绝此模型",
-    "{key} in [{section}] of model.conf is not what the enforcer implements (file: {found}; enforcer: "
-    "{honoured}); the edit would be silently ignored, so the model is refused")
+E_MODEL_NOT_HONOURED = code("model_not_honoured")
 
 BUILTIN_KINDS = ("kind:ordinary", "kind:agency", "kind:nonresident", "kind:personal")
 ACTION_RE = TOKEN_RE
@@ -74,11 +69,7 @@ SERVICE_PREFIX = "service:"  # a p line subject naming a service scope (authz.cl
 BAD_CHARS_RE = re.compile("[\n\r\x00\ud800-\udfff]")
 # A reload that removes more than this share of the p/p2/g2 lines in force needs an explicit force (R-AUTHZ-4).
 MASS_REMOVAL_SHARE = 0.5
-E_MASS_REMOVAL = register(
-    "policy_mass_removal", 409,
-    "新规则文件将删除现行规则 {in_force} 行中的 {removed} 行（超过一半），已拒绝，现行规则不变；确认无误请强制重载",
-    "The new rule file removes {removed} of the {in_force} rule lines in force (more than half); refused, "
-    "the policy in force stays. Reload with force to apply it anyway")
+E_MASS_REMOVAL = code("policy_mass_removal")
 
 
 @dataclass(frozen=True)

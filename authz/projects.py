@@ -10,8 +10,7 @@ them as handler.
 """
 from __future__ import annotations
 
-from .models import Binding
-from .models_login import CrossRegionProject
+from .models import Binding, CrossRegionProject
 
 KINDS = ("inspection", "tax_source")
 STATUSES = ("active", "ended")

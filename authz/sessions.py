@@ -20,19 +20,16 @@ from enum import Enum
 
 from . import projects
 from .db import database
-from .errors import AuthzError, register
-from .models import Person
-from .models_login import LoginSession
+from .errors import AuthzError, code
+from .models import LoginSession, Person
 from .vocab import Entry
 
 SESSION_PREFIX = "azs_"
 COOKIE_NAME = "authz_session"
 
-E_REVOKED = register("identity_revoked", 401, "您在该企业的身份已失效，请重新登录",
-                     "Your identity in this enterprise is no longer valid; please log in again")
-E_SWITCH_REFUSED = register("switch_to_enterprise_refused", 403, "个人业务不能在本次登录中切换到企业业务，请重新登录",
-                            "Personal business cannot switch to an enterprise in the same session; log in again")
-E_IDENTITY_NOT_HELD = register("identity_not_held", 403, "您在该主体下没有此身份", "You do not hold this identity there")
+E_REVOKED = code("identity_revoked")
+E_SWITCH_REFUSED = code("switch_to_enterprise_refused")
+E_IDENTITY_NOT_HELD = code("identity_not_held")
 
 
 class EndReason(str, Enum):

@@ -1,9 +1,9 @@
 """The product's vocabulary, one definition each: business entries, binding states, the parties that
-move a binding, and verification methods. Modules import these enums; nothing spells the values as
+move a binding, verification methods and their strengths. Modules import these enums; nothing spells the values as
 scattered string literals in a decision."""
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, IntEnum
 
 
 class Entry(str, Enum):
@@ -42,3 +42,11 @@ class Method(str, Enum):
     SMS = "sms"
     FACE = "face"
     CERTIFICATE = "certificate"
+
+
+class Strength(IntEnum):
+    """How much a verification proves, weakest first; each factor declares one (authz/factors/) and a
+    flow may ask for at least one (`verification.begin(..., at_least=...)`)."""
+    KNOWLEDGE = 1   # a secret the person types: the password, a certificate password
+    POSSESSION = 2  # something the person holds: a code sent to their phone, a certificate's private key
+    BIOMETRIC = 3   # the person's own face, scanned through the tax app or the IIT app

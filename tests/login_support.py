@@ -9,8 +9,7 @@ import pytest
 
 from authz.accounts import id_check_char
 from authz.config import Settings
-from authz.models import Person
-from authz.models_login import SmsOutbox
+from authz.models import Person, SmsOutbox
 from authz.ports import ports_of
 
 ROOT_POLICIES = __import__("pathlib").Path(__file__).resolve().parent.parent / "policies"

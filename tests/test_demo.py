@@ -14,7 +14,7 @@ from api import create_app
 from authz import clients, demo
 from authz.models import (Agreement, AgreementAgent, Binding, Document, Enterprise, Person, Phone,
                           ServiceClient)
-from authz.models_login import CrossRegionProject
+from authz.models import CrossRegionProject
 
 COUNTED = (Enterprise, Person, Document, Phone, Binding, Agreement, AgreementAgent, ServiceClient,
            CrossRegionProject)

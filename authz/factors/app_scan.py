@@ -14,20 +14,19 @@ import secrets
 from enum import Enum
 
 from ..db import database
-from ..errors import AuthzError, register
-from ..models_login import ScanTicket
+from ..errors import AuthzError, code
+from ..models import ScanTicket
 from ..ports.apps import APPS
+from ..vocab import Method, Strength
 
-E_PENDING = register("scan_pending", 409, "等待扫码确认", "Waiting for the scan to be confirmed")
-E_TICKET_EXPIRED = register("ticket_expired", 410, "二维码已过期，请刷新", "The QR code has expired; refresh it")
-E_TICKET_USED = register("ticket_used", 409, "二维码已被使用", "The QR code was already used")
-E_TICKET_UNKNOWN = register("ticket_not_found", 404, "二维码无效", "Unknown QR code")
-E_FACE = register("face_mismatch", 422, "人脸识别验证未通过", "Face verification failed")
-E_APP_LOGIN = register("app_login_required", 422, "请先登录个人所得税APP后再扫脸验证",
-                       "Log in to the IIT app before face verification")
-E_APP_MISMATCH = register("app_mismatch", 422, "请使用所选的APP扫码", "Scan with the app you chose")
-E_IIT_PERSONAL = register("iitapp_personal_only", 422, "个人所得税APP扫码仅支持登录个人业务",
-                          "An IIT-app scan logs in to personal business only")
+E_PENDING = code("scan_pending")
+E_TICKET_EXPIRED = code("ticket_expired")
+E_TICKET_USED = code("ticket_used")
+E_TICKET_UNKNOWN = code("ticket_not_found")
+E_FACE = code("face_mismatch")
+E_APP_LOGIN = code("app_login_required")
+E_APP_MISMATCH = code("app_mismatch")
+E_IIT_PERSONAL = code("iitapp_personal_only")
 
 
 class TicketKind(str, Enum):
@@ -127,16 +126,27 @@ def consume(svc, flow_hash: str, kind: TicketKind) -> ScanTicket:
 
 
 class AppScan:
-    """Face verification by scanning with one app."""
-    method = "face"
+    """Face verification by scanning with one app: a FACE ticket for the flow key, matched by the app
+    against the ticket's subject (the person, or the registrant's document)."""
+    method = Method.FACE
+    strength = Strength.BIOMETRIC
+    resets = True
+    needs_phone = False
+    not_begun = E_TICKET_UNKNOWN
 
     def __init__(self, app: str):
         self.name = app
         self.app = app
 
-    def begin(self, svc, flow_hash, *, purpose, person=None, phone=None, subject=None, **_send) -> dict:
-        t = new_ticket(svc, TicketKind.FACE, flow_hash, subject=subject or (person.uid if person else ""), app=self.app)
+    def begin(self, svc, key, *, purpose, person=None, phone=None, subject=None, **send) -> dict:
+        t = new_ticket(svc, TicketKind.FACE, key, subject=subject or (person.uid if person else ""), app=self.app)
         return {"factor": self.name, "ticket": t.ticket, "expires_at": t.expires_at}
 
-    def complete(self, svc, flow_hash, *, purpose, code=None) -> ScanTicket:
-        return consume(svc, flow_hash, TicketKind.FACE)
+    def complete(self, svc, key, *, purpose, person=None, code=None, secret=None, against=None) -> None:
+        consume(svc, key, TicketKind.FACE)
+
+    def refused(self, svc, secret) -> None:
+        pass
+
+    def lockout_key(self, *, phone, subject) -> str:
+        return subject or ""

@@ -1,37 +1,49 @@
-"""The factor interface and the lockout guard every factor check runs under (R-LOGIN-11)."""
+"""The factor interface, and the lockout primitives the one verification mechanism (authz/verification.py)
+applies around every factor check (R-LOGIN-11)."""
 from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager
-from typing import Callable, Protocol, TypeVar
+from typing import Protocol
 
 from ..clock import SHANGHAI
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..ports import ports_of
+from ..vocab import Method, Strength
 
-T = TypeVar("T")
-
-E_LOCKED = register("account_locked", 423, "该验证方式连续失败次数过多，账号已锁定至{until}，可通过忘记密码解锁",
-                    "Too many failures of this method: the account is locked until {until}; reset the password to unlock")
+E_LOCKED = code("account_locked")
 # failures of these codes count toward the lockout; others (expired, not requested, pending) do not
-COUNTED = {"code_invalid", "code_attempts_exhausted", "face_mismatch", "password_wrong"}
-E_PURPOSE_LOCKED = register("code_purpose_locked", 423, "该手机号码在本业务中验证码错误次数过多，已暂停至{until}",
-                            "Too many wrong codes for this phone in this procedure: paused until {until}")
-E_BUSY = register("attempts_in_progress", 429, "该账号的验证正在进行中，请稍后再试",
-                  "Other attempts for this account are being checked; try again in a moment")
+COUNTED = {"code_invalid", "code_attempts_exhausted", "face_mismatch", "password_wrong", "certificate_invalid",
+           "certificate_signature_invalid"}
+E_PURPOSE_LOCKED = code("code_purpose_locked")
+E_BUSY = code("attempts_in_progress")
 
 
 class Factor(Protocol):
-    name: str
-    method: str  # the lockout method: sms | face
+    """One way of verifying a person: a strategy behind `authz.verification` (begin / verify). The
+    mechanism applies the lockout around `complete`; a factor never counts anything itself."""
+    name: str               # what a client names it by: sms | taxapp | iitapp | password | ...
+    method: Method          # whose failures it counts toward (R-LOGIN-11)
+    strength: Strength      # what it proves (a flow may ask for at least a strength)
+    needs_phone: bool       # begin needs the phone to send to
+    not_begun: str          # the error code when the flow never began this factor
+    resets: bool            # a success resets the method's failure count (False: part of a longer check)
 
-    def begin(self, svc, flow_hash: str, *, purpose: str, person=None, phone: str | None = None,
+    def begin(self, svc, key: str, *, purpose: str, person=None, phone: str | None = None,
               subject: str | None = None, **send) -> dict:
-        """Start the factor for a flow (send a code, show a ticket); returns what the client may see.
+        """Start the factor for a flow key (send a code, show a ticket); returns what the client may see.
         `send` (proven, client, human_token) says how an SMS is budgeted (codes.spend); others ignore it."""
 
-    def complete(self, svc, flow_hash: str, *, purpose: str, code: str | None = None) -> None:
-        """Finish it, or raise: a counted failure, or a not-yet state (scan_pending)."""
+    def complete(self, svc, key: str, *, purpose: str, person=None, code: str | None = None,
+                 secret: str | None = None, against=None) -> str | None:
+        """Check it, or raise: a counted failure (COUNTED), or a not-yet state (scan_pending). Returns the
+        phone a code was sent to, when there is one."""
+
+    def refused(self, svc, secret: str | None) -> None:
+        """The lockout refused before the check: spend what a check costs (a typed secret: one verify)."""
+
+    def lockout_key(self, *, phone: str | None, subject: str | None) -> str:
+        """The key an anonymous flow's own count of this factor is kept under (anonymous_subject)."""
 
 
 def anonymous_subject(purpose: str, key: str) -> str:
@@ -76,32 +88,3 @@ def reserved(svc, uid: str, method: str):
         yield counters
     finally:
         counters.release(uid, method)
-
-
-def attempt(svc, uid: str, method: str, check: Callable[[], bool]) -> tuple[bool, float | None]:
-    """One evaluation of a secret the person types (old password, certificate password) under the lockout:
-    reserved first (refused while locked or while the limit is in flight), then counted. Returns
-    (right, lock end if this failure locked the method)."""
-    with reserved(svc, uid, method) as counters:
-        if check():
-            counters.succeed(uid, method)
-            return True, None
-        return False, counters.fail(uid, method, svc.clock.time())
-
-
-def guarded(svc, uid: str | None, method: str, fn: Callable[[], T]) -> T:
-    """Run one check of `method` for person `uid` under the lockout: refused while locked, a counted
-    failure adds to the count (and may lock), a success resets it."""
-    if uid is None:
-        return fn()
-    with reserved(svc, uid, method) as counters:
-        try:
-            out = fn()
-        except AuthzError as err:
-            if err.code in COUNTED:
-                until = counters.fail(uid, method, svc.clock.time())
-                if until:
-                    raise locked_error(until, uid) from None
-            raise
-        counters.succeed(uid, method)
-        return out

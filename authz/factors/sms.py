@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import codes
+from ..vocab import Method, Strength
 
 
 def mask_phone(phone: str) -> str:
@@ -9,12 +10,24 @@ def mask_phone(phone: str) -> str:
 
 
 class SmsCode:
+    """A six-digit code sent to a phone, bound to (purpose, flow key), single use (R-SMS-2)."""
     name = "sms"
-    method = "sms"
+    method = Method.SMS
+    strength = Strength.POSSESSION
+    resets = True
+    needs_phone = True
+    not_begun = codes.E_CODE_NONE
 
-    def begin(self, svc, flow_hash, *, purpose, person=None, phone=None, subject=None, **send) -> dict:
-        codes.issue(svc, purpose, flow_hash, phone, **send)
+    def begin(self, svc, key, *, purpose, person=None, phone=None, subject=None, decoy=False, **send) -> dict:
+        """Send a code; a `decoy` spends every budget a send spends and sends nothing (answers alike)."""
+        (codes.spend if decoy else codes.issue)(svc, purpose, key, phone, **send)
         return {"factor": self.name, "phone": mask_phone(phone), "expires_in": svc.settings.code_ttl_seconds}
 
-    def complete(self, svc, flow_hash, *, purpose, code=None) -> None:
-        codes.verify(svc, purpose, flow_hash, code or "")
+    def complete(self, svc, key, *, purpose, person=None, code=None, secret=None, against=None) -> str:
+        return codes.verify(svc, purpose, key, code or "").phone
+
+    def refused(self, svc, secret) -> None:
+        pass
+
+    def lockout_key(self, *, phone, subject) -> str:
+        return phone or ""

@@ -20,12 +20,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ..errors import AuthzError, register
-from ..models_login import Flow
+from ..errors import AuthzError, code
+from ..models import Flow
 
-E_FLOW_NOT_FOUND = register("flow_not_found", 404, "操作已失效，请重新开始", "This flow does not exist; start again")
-E_FLOW_EXPIRED = register("flow_expired", 410, "操作已超时，请重新开始", "This flow has expired; start again")
-E_FLOW_STATE = register("flow_state", 409, "当前步骤不允许此操作，请按顺序完成", "This step is not allowed now; follow the steps in order")
+E_FLOW_NOT_FOUND = code("flow_not_found")
+E_FLOW_EXPIRED = code("flow_expired")
+E_FLOW_STATE = code("flow_state")
 
 FLOW_PREFIX = "azf_"
 HOLDER_PREFIX = "azb_"

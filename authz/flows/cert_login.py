@@ -19,25 +19,22 @@ from __future__ import annotations
 
 import base64
 import secrets
-from contextlib import ExitStack
 from enum import Enum
 
-from .. import accounts, audit, loginlog
+from .. import accounts, audit, codes, loginlog, verification
 from ..db import database
-from ..errors import AuthzError, register
-from ..factors.base import locked_error, reserved
-from ..models import Enterprise
-from ..models_cert import TaxCertificate
+from ..errors import AuthzError, code
+from ..models import Enterprise, TaxCertificate
 from ..ports import ports_of
 from ..ports.human import verify_once
 from ..sessions import Entry, Identity
+from ..vocab import Method
 from .. import sessions
 from . import base, certificates
 from .login import (DEFAULT_ACCOUNT_TYPES, E_CHOICE, E_GENERIC, E_NO_RELATION, Step, identity_choices,
                     identity_for, password_step)
 
-E_FIRST_LOGIN = register("certificate_login_first_password", 409, "首次登录请先使用账号密码登录完成相关操作",
-                         "Log in with your account and password first to finish the first-login steps")
+E_FIRST_LOGIN = code("certificate_login_first_password")
 
 
 class CertFlowKind(str, Enum):
@@ -71,17 +68,16 @@ def start(svc, *, serial: str, certificate_password: str, account: str, password
         person = None
     log = dict(entry=Entry.ENTERPRISE.value, step="certificate", factor="certificate", account_type=account_type,
                ip=ip, uscc=ent.uscc if ent else "", enterprise=ent)
-    with ExitStack() as held:  # at most the limit evaluated of either method, whatever the concurrency
+    with verification.Held() as held:  # at most the limit evaluated of either method, whatever the concurrency
         password_step(svc, held, person=person, account=account, password=password, unknown_code=E_GENERIC,
-                      log=log, also=(certificates.METHOD,))
-        cert_ok = ports.hasher._verify(cert.password_hash if cert else ports.hasher.dummy, certificate_password or "")
-        if cert is None or not cert_ok:
-            until = ports.counters.fail(person.uid, certificates.METHOD, svc.clock.time())
-            loginlog.record(svc, person=person, outcome="account_locked" if until else certificates.E_CERT_INVALID,
-                            **log)
-            if until:
-                raise locked_error(until)
-            raise AuthzError(certificates.E_CERT_INVALID, limit=svc.settings.lockout_failures)
+                      log=log, also=(Method.CERTIFICATE,))
+        try:  # its slot was reserved with the password's, in `held`
+            verification.verify(svc, purpose=codes.Purpose.LOGIN, factor_name="certificate_password",
+                                offered=("certificate_password",), person=person, secret=certificate_password,
+                                against=cert, held=held)
+        except AuthzError as err:
+            loginlog.record(svc, person=person, outcome=err.code, **log)
+            raise
     try:
         certificates.usable(svc, cert)
         if person.must_change_password or person.agreement_signed_at is None:
@@ -108,23 +104,15 @@ def verify(svc, flow_id: str, signature: str) -> Step:
     ctx = flow.context or {}
     cert = _cert(flow)
     person = flow.person
-    ports = ports_of(svc)
     log = dict(entry=ctx["entry"], step="signature", factor="certificate", account_type=ctx.get("account_type", ""),
                ip=ctx.get("ip", ""), uscc=ctx["uscc"])
-    with ExitStack() as held:  # the same reservation as every other counted check (R-LOGIN-11)
-        try:
-            held.enter_context(reserved(svc, person.uid, certificates.METHOD))
-        except AuthzError as err:
+    try:  # the same mechanism, and lockout, as every other counted check (R-LOGIN-11)
+        verification.verify(svc, purpose=codes.Purpose.LOGIN, factor_name="certificate", offered=("certificate",),
+                            flow_hash=flow.id_hash, person=person, secret=signature, against=(cert, ctx["challenge"]))
+    except AuthzError as err:
+        if verification.counted(err) or err.code in ("account_locked", "attempts_in_progress"):
             loginlog.record(svc, person=person, outcome=err.code, **log)
-            raise
-        certificates.usable(svc, cert)
-        if not certificates.signature_ok(cert, base64.b64decode(ctx["challenge"]), signature):
-            until = ports.counters.fail(person.uid, certificates.METHOD, svc.clock.time())
-            loginlog.record(svc, person=person, outcome="account_locked" if until else certificates.E_SIGNATURE, **log)
-            if until:
-                raise locked_error(until)
-            raise AuthzError(certificates.E_SIGNATURE)
-        ports.counters.succeed(person.uid, certificates.METHOD)
+        raise
     loginlog.record(svc, person=person, outcome="ok", **log)
     flow = base.update_context(svc, flow, factor="certificate", challenge=None)
     ids = _choices(svc, flow)

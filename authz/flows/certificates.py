@@ -21,31 +21,24 @@ import re
 from .. import audit
 from ..credentials import check_policy
 from ..db import database
-from ..errors import AuthzError, register
-from ..factors.base import attempt, locked_error
+from ..errors import AuthzError, code
 from ..ids import enterprise_domain
 from ..masking import mask_enterprise_name, mask_name
-from ..models import Enterprise
-from ..models_cert import KINDS, STATUSES, TaxCertificate
+from ..models import CERT_KINDS as KINDS, CERT_STATUSES as STATUSES, Enterprise, TaxCertificate
 from ..ports import ports_of
 
 SERIAL_RE = re.compile(r"^[0-9A-Za-z]{1,64}$")
 METHOD = "certificate"  # the lockout method of certificate passwords and signatures (R-LOGIN-11)
 KIND_NAMES = {"sm": ("国密证书", "SM certificate"), "rsa": ("非国密证书", "Non-SM certificate")}
 
-E_CERT_INVALID = register("certificate_invalid", 401, "证书或证书密码错误，连续输错{limit}次将锁定",
-                          "Wrong certificate or certificate password; {limit} consecutive failures lock it")
-E_CERT_PASSWORD = register("certificate_password_wrong", 422, "原证书密码错误，连续输错{limit}次将锁定",
-                           "The current certificate password is wrong; {limit} consecutive failures lock it")
-E_CERT_REVOKED = register("certificate_revoked", 403, "该证书已注销，不能使用", "This certificate has been revoked")
-E_CERT_EXPIRED = register("certificate_expired", 403, "该证书不在有效期内", "This certificate is outside its validity period")
-E_CERT_KEY = register("certificate_key_invalid", 422, "证书公钥无效或与证书类型不符",
-                      "The public key is invalid or does not match the certificate kind")
-E_CERT_OWNER = register("certificate_other_enterprise", 409, "该证书序列号已属于其他企业",
-                        "This certificate serial already belongs to another enterprise")
-E_CERT_DATES = register("certificate_dates", 422, "证书有效期止不能早于有效期起",
-                        "The certificate's validity end must not precede its start")
-E_SIGNATURE = register("certificate_signature_invalid", 401, "证书签名验证失败", "The certificate signature does not verify")
+E_CERT_INVALID = code("certificate_invalid")
+E_CERT_PASSWORD = code("certificate_password_wrong")
+E_CERT_REVOKED = code("certificate_revoked")
+E_CERT_EXPIRED = code("certificate_expired")
+E_CERT_KEY = code("certificate_key_invalid")
+E_CERT_OWNER = code("certificate_other_enterprise")
+E_CERT_DATES = code("certificate_dates")
+E_SIGNATURE = code("certificate_signature_invalid")
 
 
 # ---- keys and signatures
@@ -170,13 +163,17 @@ def change_password(svc, actor, serial: str, old: str, new: str, confirm: str | 
     if cert.status != "active":
         raise AuthzError(E_CERT_REVOKED)
     ports = ports_of(svc)
-    right, until = attempt(svc, actor.uid, METHOD, lambda: ports.hasher._verify(cert.password_hash, old or ""))
-    if not right:
-        audit.record(svc, actor=actor.uid, identity=actor.role, domain=actor.domain, outcome="refused",
-                     action="certificate.change_password", target=f"cert:{serial}")
-        if until:
-            raise locked_error(until)
-        raise AuthzError(E_CERT_PASSWORD, limit=svc.settings.lockout_failures)
+    from .. import verification
+    try:  # the certificate-password factor: counted toward the method `certificate` (R-LOGIN-11)
+        verification.verify(svc, purpose="certificate.change_password", factor_name="certificate_password",
+                            offered=("certificate_password",), lockout=actor.uid, secret=old, against=cert)
+    except AuthzError as err:
+        if verification.counted(err):
+            audit.record(svc, actor=actor.uid, identity=actor.role, domain=actor.domain, outcome="refused",
+                         action="certificate.change_password", target=f"cert:{serial}")
+        if err.code == E_CERT_INVALID:
+            raise AuthzError(E_CERT_PASSWORD, limit=svc.settings.lockout_failures) from None
+        raise
     check_policy(new, svc.settings, confirm)
     if ports.hasher._verify(cert.password_hash, new):
         raise AuthzError("password_unchanged")

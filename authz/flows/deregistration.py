@@ -19,15 +19,14 @@ from .. import audit, sessions
 from ..actor import Actor, require
 from ..codes import Purpose
 from ..db import database
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..masking import mask_name, mask_phone
 from ..models import Person, Phone
 from . import base, stepup
 
 FUNCTION, ACTION = "ac.person.deregister", "execute"
 FACTORS = stepup.SMS_OR_FACE
-E_NOTICE = register("deregistration_notice_required", 422, "请先阅读并确认注销须知",
-                    "Read and accept the deregistration notice first")
+E_NOTICE = code("deregistration_notice_required")
 
 NOTICE_ZH = ("注销后，您的电子税务局账号（手机号码、用户名、密码等登录信息）将被清除，网络身份停用，所有登录会话立即结束；"
              "您的实名信息将被保留以便追溯。您与企业的关联关系不会解除，注销后无法对已关联的企业再进行线上业务操作，"

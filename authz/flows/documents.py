@@ -19,7 +19,7 @@ from .. import accounts, audit
 from ..actor import Actor, require
 from ..codes import Purpose
 from ..db import database
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..models import Document
 from . import base, stepup
 from .hall import E_NAME_MISMATCH, check_document
@@ -28,11 +28,9 @@ from .personal_info import check_validity, document_view
 FUNCTION = "ac.person.documents"
 FACTORS = stepup.FACE_APPS
 ONLINE_TYPES = tuple(code for code, t in accounts.DOC_TYPES.items() if t.online)
-E_NOT_ONLINE = register("document_type_not_online", 422, "该证件类型不能在线添加，请到办税服务场所办理",
-                        "This document type cannot be added online; visit a tax hall")
-E_HELD_BY_OTHER = register("document_held_by_other", 409, "该证件已被其他自然人使用，不能重复注册",
-                           "This document belongs to another person; it cannot be registered twice")
-E_ALREADY_MINE = register("document_already_yours", 409, "该证件已在您的证件列表中", "This document is already one of yours")
+E_NOT_ONLINE = code("document_type_not_online")
+E_HELD_BY_OTHER = code("document_held_by_other")
+E_ALREADY_MINE = code("document_already_yours")
 
 
 class DocumentState(str, Enum):

@@ -4,17 +4,15 @@ session's current identity and are scoped to the session's enterprise, never to 
 request. Names are masked (R-MASK-1); filters are an allow-list."""
 from __future__ import annotations
 
-import datetime as dt
 
 from ..actor import Actor, require
-from ..clock import SHANGHAI
-from ..errors import AuthzError, register
+from ..clock import month_before, start_of_day_epoch
+from ..errors import AuthzError, code
 from ..ids import ENT_PREFIX
 from ..masking import mask_name
-from ..models import AuditLog, Enterprise, Person
-from ..models_login import LoginLog
+from ..models import AuditLog, Enterprise, LoginLog, Person
 
-E_RANGE = register("log_range_invalid", 422, "查询时间范围不正确", "The time range is not valid")
+E_RANGE = code("log_range_invalid")
 ENTRIES = ("enterprise", "agent", "personal", "special", "nonresident")
 MAX_PER_PAGE = 100
 
@@ -29,12 +27,7 @@ def _enterprise(actor: Actor) -> Enterprise:
 
 def default_since(svc) -> float:
     """One calendar month back from today (Asia/Shanghai), the manuals' default range."""
-    today = svc.clock.today()
-    month = today.month - 1 or 12
-    year = today.year - (1 if today.month == 1 else 0)
-    day = min(today.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30,
-                          31, 31, 30, 31, 30, 31][month - 1])
-    return dt.datetime(year, month, day, tzinfo=SHANGHAI).timestamp()
+    return start_of_day_epoch(month_before(svc.clock.today()))
 
 
 def _range(svc, since: float | None, until: float | None) -> tuple[float, float]:

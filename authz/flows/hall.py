@@ -9,14 +9,13 @@ import secrets
 
 from .. import accounts, audit
 from ..db import database
-from ..errors import AuthzError, register
-from ..models import Document, Person
-from ..models_login import HallRegistrationCode
+from ..errors import AuthzError, code
+from ..models import Document, HallRegistrationCode, Person
 
-E_DOC_TYPE = register("document_type_unknown", 422, "证件类型不正确", "Unknown document type")
-E_DOC_INVALID = register("document_invalid", 422, "证件号码格式不正确", "The document number is malformed")
-E_NAME_MISMATCH = register("identity_mismatch", 422, "姓名与证件信息不一致", "The name does not match the document")
-E_HALL_CODE = register("registration_code_invalid", 422, "大厅注册码错误或已失效", "The hall registration code is wrong or expired")
+E_DOC_TYPE = code("document_type_unknown")
+E_DOC_INVALID = code("document_invalid")
+E_NAME_MISMATCH = code("identity_mismatch")
+E_HALL_CODE = code("registration_code_invalid")
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a counter
 MAX_CODE_ATTEMPTS = 5

@@ -20,16 +20,14 @@ from __future__ import annotations
 from .. import audit, sessions
 from ..actor import Actor, of_session, require
 from ..db import database
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..ids import ENT_PREFIX, person_domain
-from ..models import Agreement, Binding, Enterprise, Person
-from ..models_login import CrossRegionProject, LoginSession
+from ..models import Agreement, Binding, CrossRegionProject, Enterprise, LoginSession, Person
 from ..sessions import Entry, Identity
 from . import login
 
-E_TARGET = register("switch_target_unknown", 422, "无法切换到该身份，请刷新可切换身份列表",
-                    "That identity is not available to switch to; refresh the list")
-E_SAME = register("switch_target_current", 422, "您当前已是该身份", "That is already your current identity")
+E_TARGET = code("switch_target_unknown")
+E_SAME = code("switch_target_current")
 
 ENTERPRISE_ENTRIES = (Entry.ENTERPRISE, Entry.NONRESIDENT)
 

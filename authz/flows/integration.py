@@ -40,11 +40,9 @@ from .. import bindings
 from ..bindings import binding_snapshot
 from ..directory import E_BAD_STATE, Directory
 from ..vocab import Party
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..ids import MANAGEMENT_NO_RE, USCC_RE, enterprise_domain
-from ..models import Agreement, Binding, Document, Enterprise, Person
-from ..models_integration import BindingConstraint, OutboxEvent
-from ..models_login import CrossRegionProject
+from ..models import Agreement, Binding, BindingConstraint, CrossRegionProject, Document, Enterprise, OutboxEvent, Person
 from .hall import E_NAME_MISMATCH, check_document
 
 DOC_TYPES = tuple(accounts.DOC_TYPES)  # the eleven document types (R-REG-2), shared with registration
@@ -64,33 +62,21 @@ IDENTITY_TYPE_PATTERN = r"^[a-z][a-z0-9_\-]{0,39}$"  # the shape of an identity 
 REALNAME_METHODS = ("id_card_reader", "nfc")
 LIVE = ("pending", "active")
 
-E_PERSON_UNKNOWN = register("integ_person_unknown", 404, "该自然人尚未注册", "No person holds this document")
-E_PERSON_NOT_REGISTERED = register("integ_person_not_registered", 409, "该自然人尚未完成用户注册",
-                                   "The person has not registered online")
-E_ENT_UNKNOWN = register("integ_enterprise_unknown", 404, "未找到该企业，请先报送其登记信息",
-                         "Unknown enterprise; send its registration data first")
-E_NOT_AGENCY = register("integ_not_agency", 409, "该企业不是涉税专业服务机构",
-                        "The enterprise is not a tax-service agency")
-E_AGENT_NOT_STAFF = register("integ_agent_not_staff", 409, "代理人员须为该机构已报送的涉税代理人员",
-                             "Every agent must be filed staff of the agency")
-E_AGREEMENT_DATES = register("integ_agreement_dates", 422, "服务止期不能早于服务起期",
-                             "The service end must not precede its start")
-E_AGREEMENT_PARTIES = register("integ_agreement_parties", 409, "该协议编号已属于其他代理机构或委托企业",
-                               "The agreement number belongs to another agency or client")
-E_AGREEMENT_UNKNOWN = register("integ_agreement_unknown", 404, "未找到该代理协议", "Unknown agreement")
-E_CODE_TAKEN = register("integ_nonresident_code_taken", 409, "该非居民企业身份码已属于其他纳税人",
-                        "The non-resident identity code belongs to another taxpayer")
-E_NOT_NONRESIDENT = register("integ_not_nonresident", 409, "该纳税人已登记为其他类型或已有其他非居民企业身份码",
-                             "The taxpayer is registered with another kind or another non-resident code")
-E_BINDING_UNKNOWN = register("integ_binding_unknown", 404, "未找到该授权记录", "Unknown binding")
-E_HALL_ROLE = register("integ_hall_role", 409, "该身份类型的关联关系不在办税服务场所办理",
-                       "This identity type is not handled at a tax hall")
-E_PROJECT_UNKNOWN = register("integ_project_unknown", 404, "未找到该跨区域项目或税源登记",
-                             "Unknown cross-region project or tax-source registration")
-E_PROJECT_PARTIES = register("integ_project_parties", 409, "该管理编号已属于其他企业或其他类型",
-                             "The management number belongs to another enterprise or kind")
-E_HANDLER_NOT_OFFICER = register("integ_handler_not_officer", 409, "经办人须为该企业的办税员",
-                                 "The handler must be a tax officer of the enterprise")
+E_PERSON_UNKNOWN = code("integ_person_unknown")
+E_PERSON_NOT_REGISTERED = code("integ_person_not_registered")
+E_ENT_UNKNOWN = code("integ_enterprise_unknown")
+E_NOT_AGENCY = code("integ_not_agency")
+E_AGENT_NOT_STAFF = code("integ_agent_not_staff")
+E_AGREEMENT_DATES = code("integ_agreement_dates")
+E_AGREEMENT_PARTIES = code("integ_agreement_parties")
+E_AGREEMENT_UNKNOWN = code("integ_agreement_unknown")
+E_CODE_TAKEN = code("integ_nonresident_code_taken")
+E_NOT_NONRESIDENT = code("integ_not_nonresident")
+E_BINDING_UNKNOWN = code("integ_binding_unknown")
+E_HALL_ROLE = code("integ_hall_role")
+E_PROJECT_UNKNOWN = code("integ_project_unknown")
+E_PROJECT_PARTIES = code("integ_project_parties")
+E_HANDLER_NOT_OFFICER = code("integ_handler_not_officer")
 E_BAD_INPUT = "validation_failed"
 
 

@@ -10,48 +10,40 @@ start (human check, password)  ──>  second_factor ──> sign_agreement ─
 """
 from __future__ import annotations
 
-from contextlib import ExitStack
 from dataclasses import dataclass
 from enum import Enum
 
 from .. import accounts, audit, bindings as bindings_mod, loginlog
 from ..credentials import check_policy
 from ..db import database
-from ..errors import AuthzError, register
-from ..factors import factor as get_factor
-from ..factors.app_scan import E_TICKET_UNKNOWN, TicketKind, consume
-from ..factors.base import ensure_unlocked, guarded, locked_error, reserved
+from ..errors import AuthzError, code
+from .. import codes, verification
+from ..factors.app_scan import E_TICKET_UNKNOWN
+from ..factors.password import E_PASSWORD_WRONG
 from ..factors.sms import mask_phone
 from ..ids import USCC_RE, enterprise_domain, person_domain
-from ..models import Agreement, AgreementAgent, Binding, Enterprise, Person
-from ..models_login import CrossRegionProject
+from ..models import Agreement, AgreementAgent, Binding, CrossRegionProject, Enterprise, Person
 from ..ports import ports_of
 from ..ports.human import verify_once
 from ..projects import acting_rank, is_handler_identity, sees_all
 from ..sessions import Entry, Identity
-from ..verification import Proof, bound_to
-from ..vocab import BindingState, Method, Party
+from ..verification import bound_to
+from ..vocab import BindingState, Party, Strength
 from .. import sessions
 from . import base
 
-E_PHONE_NOT_FOUND = register("phone_not_found", 401, "手机号码不存在，您可以尝试使用证件号码登录",
-                             "This phone number is not registered; try logging in with your document number")
-E_NOT_REGISTERED = register("not_registered", 401, "该用户未注册，请在自然人业务入口进行用户注册",
-                            "This user is not registered; register through the natural-person entry")
-E_PASSWORD_WRONG = register("password_wrong", 401, "密码错误，连续输错{limit}次将锁定账号",
-                            "Wrong password; {limit} consecutive failures lock the account")
-E_GENERIC = register("login_failed", 401, "账号或密码错误", "The account or password is wrong")
-E_PHONE_EMPTY = register("phone_empty", 422, "您的手机号为空，请您通过扫码验证方式登录系统，并在账户中心的手机号码修改菜单中添加默认手机号",
-                         "Your phone number is empty: log in by app scan and add a default phone in the account centre")
-E_NO_RELATION = register("no_relation", 403, "未查询到您与该企业的关联关系", "No relation between you and this enterprise was found")
-E_CHOICE = register("choice_invalid", 422, "所选身份不可用", "The chosen identity is not available")
-E_APPLICATION_PENDING = register("application_pending", 403, "您的授权申请尚待企业确认，确认后方可登录",
-                                 "Your application awaits the enterprise's decision; you can log in once it confirms")
-E_CONFIRM_FACE = register("confirm_needs_face", 422, "确认授权需使用税务APP或个人所得税APP扫脸验证",
-                          "Confirming an authorisation needs a face scan with the tax app or the IIT app")
-E_ENTRY_FIELDS = register("entry_fields", 422, "请填写该登录入口所需的企业信息", "This entry needs its enterprise fields")
+E_PHONE_NOT_FOUND = code("phone_not_found")
+E_NOT_REGISTERED = code("not_registered")
+E_GENERIC = code("login_failed")
+E_PHONE_EMPTY = code("phone_empty")
+E_NO_RELATION = code("no_relation")
+E_CHOICE = code("choice_invalid")
+E_APPLICATION_PENDING = code("application_pending")
+E_CONFIRM_FACE = code("confirm_needs_face")
+E_ENTRY_FIELDS = code("entry_fields")
 
 GENERIC_CODES = {E_PHONE_NOT_FOUND, E_NOT_REGISTERED, E_PASSWORD_WRONG}
+SECOND_FACTORS = ("sms", "taxapp", "iitapp")  # after the password (R-LOGIN-2): a code, or a face scan
 
 
 class LoginState(str, Enum):
@@ -100,20 +92,20 @@ def _err(svc, code: str, **params) -> AuthzError:
 
 
 # ---- step 1: password
-def password_step(svc, held: ExitStack, *, person, account: str, password: str, unknown_code: str, log: dict,
+def password_step(svc, held: verification.Held, *, person, account: str, password: str, unknown_code: str, log: dict,
                   also: tuple[str, ...] = ()) -> None:
     """The personal-password check of every login (password login, certificate login): the one home of
-    its lockout (R-LOGIN-11) and its answers (R-LOGIN-12). Returns only when `person` is known and the
-    password right; otherwise logs and raises.
+    its answers (R-LOGIN-12); the check and its lockout (R-LOGIN-11) are the `password` factor through
+    the one verification mechanism. Returns only when `person` is known and the password right;
+    otherwise logs and raises.
 
     An evaluation of `password` (and of each method in `also` the caller checks next in the same request)
-    is reserved atomically in `held` before the argon2 verify, so at most the limit is ever evaluated
+    is reserved atomically in `held` (verification.Held) before the argon2 verify, so at most the limit is ever evaluated
     however many requests arrive at once; the caller keeps the reservations until its own checks are
     counted. A refused reservation still costs one verify. With generic errors an unknown account is
     counted and locked under a subject derived from the account string, so the fifth wrong password
     answers 423 either way; without them an unknown account is answered `unknown_code`, uncounted."""
     ports = ports_of(svc)
-    now = svc.clock.time()
     subject = person.uid if person is not None else (
         unknown_subject(account) if svc.settings.generic_login_errors else None)
     if subject is None:  # an unknown account without generic errors: nothing to count
@@ -121,26 +113,19 @@ def password_step(svc, held: ExitStack, *, person, account: str, password: str, 
         loginlog.record(svc, outcome=unknown_code, **log)
         raise _err(svc, unknown_code)
     try:
-        for method in ("password", *also):
-            held.enter_context(reserved(svc, subject, method))
-    except AuthzError:
-        ports.hasher.verify_person(None, password or "")  # same cost as any other answer
-        loginlog.record(svc, person=person, outcome="account_locked", **log)
-        raise
-    doc = accounts.primary_document(person) if person else None
-    ok = ports.hasher.verify_person(person, password or "", doc.doc_number if doc else None)
-    if person is None:
-        loginlog.record(svc, outcome=unknown_code, **log)
-        if until := ports.counters.fail(subject, "password", now):
-            raise locked_error(until)
-        raise _err(svc, unknown_code)
-    if not ok:
-        until = ports.counters.fail(person.uid, "password", now)
-        loginlog.record(svc, person=person, outcome="account_locked" if until else E_PASSWORD_WRONG, **log)
-        if until:
-            raise locked_error(until)
-        raise _err(svc, E_PASSWORD_WRONG, limit=svc.settings.lockout_failures)
-    ports.counters.succeed(person.uid, "password")
+        verification.verify(svc, purpose=codes.Purpose.LOGIN, factor_name="password", offered=("password",),
+                            person=person, lockout=subject, secret=password, held=held, also=also,
+                            same_cost=True)
+    except AuthzError as err:
+        if not verification.counted(err):  # refused before the check (it still cost one verify)
+            loginlog.record(svc, person=person, outcome="account_locked", **log)
+            raise
+        locked = err.code != E_PASSWORD_WRONG
+        if person is None:
+            loginlog.record(svc, outcome=unknown_code, **log)
+            raise (err if locked else _err(svc, unknown_code)) from None
+        loginlog.record(svc, person=person, outcome="account_locked" if locked else E_PASSWORD_WRONG, **log)
+        raise (err if locked else _err(svc, E_PASSWORD_WRONG, limit=svc.settings.lockout_failures)) from None
 
 
 def start(svc, *, entry: str, account: str, password: str, uscc: str | None = None, special_type: str | None = None,
@@ -170,7 +155,7 @@ def start(svc, *, entry: str, account: str, password: str, uscc: str | None = No
         person = None
     log = dict(entry=entry.value, step="password", account_type=account_type, ip=ip, uscc=ctx.get("uscc", ""))
     unknown = E_PHONE_NOT_FOUND if account_type == "phone" else E_NOT_REGISTERED
-    with ExitStack() as held:
+    with verification.Held() as held:
         password_step(svc, held, person=person, account=account, password=password, unknown_code=unknown, log=log)
     if account_type == "phone":
         ctx["account_phone"] = account.strip()
@@ -197,29 +182,29 @@ def begin_factor(svc, flow_id: str, factor_name: str) -> dict:
     """Send the SMS code or show a face-scan ticket for this flow."""
     flow = base.load(svc, MACHINE, flow_id)
     base.require(MACHINE, flow, S.SECOND_FACTOR)
-    f = get_factor(factor_name)
-    ensure_unlocked(svc, flow.person.uid, f.method)
-    phone = _sms_target(flow) if f.name == "sms" else None
     # the correct password is proven: the code spends the phone's own quota (R-SMS-1), no client cap
-    return f.begin(svc, flow.id_hash, purpose="login", person=flow.person, phone=phone, proven=True)
+    return verification.begin(svc, purpose=codes.Purpose.LOGIN, factor_name=factor_name, flow_hash=flow.id_hash,
+                              offered=SECOND_FACTORS, person=flow.person, phone=lambda: _sms_target(flow),
+                              proven=True)
 
 
 def complete_factor(svc, flow_id: str, factor_name: str, code: str | None = None) -> Step:
     """Check the code or collect the scan; then required actions or identity resolution."""
     flow = base.load(svc, MACHINE, flow_id)
     base.require(MACHINE, flow, S.SECOND_FACTOR)
-    f = get_factor(factor_name)
+    name = verification.offered_factor(factor_name, offered=SECOND_FACTORS).name
     ctx = flow.context or {}
-    log = dict(entry=ctx.get("entry", ""), step="factor", factor=f.name, account_type=ctx.get("account_type", ""),
+    log = dict(entry=ctx.get("entry", ""), step="factor", factor=name, account_type=ctx.get("account_type", ""),
                ip=ctx.get("ip", ""), uscc=ctx.get("uscc", ""))
     try:
-        guarded(svc, flow.person.uid, f.method, lambda: f.complete(svc, flow.id_hash, purpose="login", code=code))
+        verification.verify(svc, purpose=codes.Purpose.LOGIN, factor_name=name, flow_hash=flow.id_hash,
+                            offered=SECOND_FACTORS, person=flow.person, code=code)
     except AuthzError as err:
         if err.code != "scan_pending":
             loginlog.record(svc, person=flow.person, outcome=err.code, **log)
         raise
     loginlog.record(svc, person=flow.person, outcome="ok", **log)
-    return _advance(svc, flow, factor=f.name)
+    return _advance(svc, flow, factor=name)
 
 
 # ---- required actions (stock persons, R-LOGIN-10, R-PWD-2)
@@ -383,7 +368,7 @@ def choose(svc, flow_id: str, choice: str) -> Step:
 
 
 CONFIRM_PURPOSE = "binding.confirm"
-CONFIRM_FACTORS = ("taxapp", "iitapp")
+CONFIRM_FACTORS = verification.names(at_least=Strength.BIOMETRIC)  # R-BIND-6: a face, through either app
 
 
 def confirm_pending(svc, flow_id: str, choice: str, factor_name: str) -> dict:
@@ -396,10 +381,10 @@ def confirm_pending(svc, flow_id: str, choice: str, factor_name: str) -> dict:
         raise AuthzError(E_CONFIRM_FACE, errors={"factor": list(CONFIRM_FACTORS)})
     if not any(i["id"] == choice for i in choices(svc, flow).get("pending", [])):
         raise AuthzError(E_CHOICE)
-    f = get_factor(factor_name)
-    ensure_unlocked(svc, flow.person.uid, f.method)
-    out = f.begin(svc, bound_to(flow.id_hash, CONFIRM_PURPOSE), purpose=CONFIRM_PURPOSE, person=flow.person)
-    base.update_context(svc, flow, confirm_choice=choice, confirm_factor=f.name)
+    out = verification.begin(svc, purpose=CONFIRM_PURPOSE, factor_name=factor_name,
+                             flow_hash=bound_to(flow.id_hash, CONFIRM_PURPOSE), at_least=Strength.BIOMETRIC,
+                             person=flow.person)
+    base.update_context(svc, flow, confirm_choice=choice, confirm_factor=factor_name)
     return out
 
 
@@ -415,10 +400,9 @@ def verify_confirm(svc, flow_id: str) -> Step:
     item = next((i for i in choices(svc, flow).get("pending", []) if i["id"] == choice), None)
     if item is None:
         raise AuthzError(E_CHOICE)
-    f = get_factor(factor_name)
-    key = bound_to(flow.id_hash, CONFIRM_PURPOSE)
-    guarded(svc, flow.person.uid, f.method, lambda: consume(svc, key, TicketKind.FACE))
-    proof = Proof(flow.person.uid, Method(f.method), f.name, key)
+    proof = verification.verify(svc, purpose=CONFIRM_PURPOSE, factor_name=factor_name,
+                                flow_hash=bound_to(flow.id_hash, CONFIRM_PURPOSE), at_least=Strength.BIOMETRIC,
+                                person=flow.person)
     entry = Entry(ctx["entry"])
     binding = Binding.get_by_id(int(choice[1:]))
     # bindings.transition writes the audit row ("binding.confirm", via enterprise_login), the outbound
@@ -459,7 +443,7 @@ def view(svc, flow, query: str | None = None) -> dict:
     ctx = flow.context or {}
     out = {"kind": flow.kind, "state": state.value, "entry": ctx.get("entry"), "expires_at": flow.expires_at}
     if state == S.SECOND_FACTOR:
-        out["factors"] = ["sms", "taxapp", "iitapp"]
+        out["factors"] = list(SECOND_FACTORS)
         try:
             out["sms_phone"] = mask_phone(_sms_target(flow))
         except AuthzError:

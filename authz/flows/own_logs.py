@@ -11,33 +11,25 @@ person for their own") [000, 001, 003 日志管理].
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 
 from peewee import JOIN
 
 from ..actor import Actor, require
-from ..clock import SHANGHAI
-from ..errors import AuthzError, register
+from ..clock import end_of_day_epoch, month_before, start_of_day_epoch
+from ..errors import AuthzError, code
 from ..ids import USCC_RE
 from ..masking import mask_enterprise_name, mask_name, mask_phone, mask_uscc
-from ..models import AuditLog, Enterprise
-from ..models_login import LoginLog
+from ..models import AuditLog, Enterprise, LoginLog
 from ..sessions import Entry
 from . import stepup
 
-E_LOG_FILTER = register("log_filter_invalid", 422, "查询条件不正确：{field}", "Invalid filter: {field}")
+E_LOG_FILTER = code("log_filter_invalid")
 MAX_PER_PAGE = 100
 ACTION_RE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 _LONG_CODE = re.compile(r"^[0-9A-Z]{15,20}$")
 _PHONE = re.compile(r"^1[3-9][0-9]{9}$")
-
-
-def month_before(day: dt.date) -> dt.date:
-    """The same day one calendar month earlier (clamped to that month's last day)."""
-    y, m = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
-    return dt.date(y, m, min(day.day, calendar.monthrange(y, m)[1]))
 
 
 def _range(svc, since: dt.date | None, until: dt.date | None) -> tuple[float, float, dt.date, dt.date]:
@@ -46,8 +38,7 @@ def _range(svc, since: dt.date | None, until: dt.date | None) -> tuple[float, fl
     since = since or month_before(until)
     if since > until:
         raise AuthzError(E_LOG_FILTER, field="since", errors={"since": ["not after until"]})
-    start = dt.datetime.combine(since, dt.time(0), tzinfo=SHANGHAI).timestamp()
-    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(0), tzinfo=SHANGHAI).timestamp()
+    start, end = start_of_day_epoch(since), end_of_day_epoch(until)
     return start, end, since, until
 
 

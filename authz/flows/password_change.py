@@ -15,20 +15,18 @@ from __future__ import annotations
 import hmac
 from enum import Enum
 
-from .. import accounts, audit, sessions
+from .. import accounts, audit, sessions, verification
 from ..actor import Actor, require
 from ..codes import Purpose
 from ..credentials import E_PWD_SAME, check_policy
 from ..db import database
-from ..errors import AuthzError, register
-from ..factors.base import attempt, locked_error
+from ..errors import AuthzError, code
 from ..models import Person
 from ..ports import ports_of
 from . import base, stepup
 
 FUNCTION, ACTION = "ac.person.password", "change"
-E_OLD_WRONG = register("old_password_wrong", 422, "原密码错误，连续输错{limit}次将锁定账号",
-                       "The old password is wrong; {limit} consecutive failures lock the account")
+E_OLD_WRONG = code("old_password_wrong")
 FACTORS = stepup.SMS_OR_FACE
 
 
@@ -48,16 +46,17 @@ def change_with_old_password(svc, actor: Actor, old_password: str, new_password:
     require(svc, actor, FUNCTION, ACTION)
     person = stepup.person_of(actor)
     check_policy(new_password, svc.settings, confirm_password)
-    ports = ports_of(svc)
-    doc = accounts.primary_document(person)
-    right, until = attempt(svc, person.uid, "password", lambda: ports.hasher.verify_person(
-        person, old_password or "", doc.doc_number if doc else None))
-    if not right:
-        audit.record(svc, actor=person.uid, identity=actor.role, domain=actor.domain, action="person.password.change",
-                     target=f"person:{person.uid}", outcome="refused", detail={"method": "old_password"})
-        if until:
-            raise locked_error(until)
-        raise AuthzError(E_OLD_WRONG, limit=svc.settings.lockout_failures)
+    try:  # the password factor through the one mechanism: counted toward the password lockout
+        verification.verify(svc, purpose=Purpose.ACCOUNT, factor_name="password", offered=("password",),
+                            person=person, secret=old_password)
+    except AuthzError as err:
+        if verification.counted(err):
+            audit.record(svc, actor=person.uid, identity=actor.role, domain=actor.domain,
+                         action="person.password.change", target=f"person:{person.uid}", outcome="refused",
+                         detail={"method": "old_password"})
+        if err.code == "password_wrong":
+            raise AuthzError(E_OLD_WRONG, limit=svc.settings.lockout_failures) from None
+        raise
     if hmac.compare_digest((old_password or "").encode(), new_password.encode()):
         raise AuthzError(E_PWD_SAME)
     return _set(svc, actor, person, new_password, "old_password")

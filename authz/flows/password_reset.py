@@ -19,16 +19,13 @@ from enum import Enum
 from .. import accounts, audit, sessions
 from ..credentials import check_policy
 from ..db import database
-from ..errors import AuthzError, register
-from ..factors import factor as get_factor
-from .. import codes
-from ..factors.base import anonymous_subject, ensure_unlocked, guarded
-from ..factors.sms import mask_phone
+from ..errors import AuthzError, code
+from .. import codes, verification
 from ..models import Person
 from ..ports import ports_of
 from . import base, hall
 
-E_PHONE_NOT_MINE = register("phone_not_held", 422, "该手机号码不是您的预留手机号", "This phone is not one of yours")
+E_PHONE_NOT_MINE = code("phone_not_held")
 
 
 class ResetState(str, Enum):
@@ -38,6 +35,8 @@ class ResetState(str, Enum):
 
 
 S = ResetState
+P = codes.Purpose.RESET
+FACTORS = ("sms", "taxapp", "iitapp")  # a code to one of the person's phones, or their face
 MACHINE = base.Machine(base.FlowKind.PASSWORD_RESET, ResetState, {
     S.VERIFY: {S.NEW_PASSWORD}, S.NEW_PASSWORD: {S.DONE}}, terminal=frozenset({S.DONE}))
 
@@ -52,15 +51,7 @@ def start(svc, *, doc_type: str, doc_number: str, human_token: str | None = None
         if not svc.settings.generic_login_errors:
             raise AuthzError("not_registered")
     raw, flow = base.create(svc, MACHINE, S.VERIFY, person=person)
-    return {"flow": raw, "state": S.VERIFY.value, "factors": ["sms", "taxapp", "iitapp"], "expires_at": flow.expires_at}
-
-
-def _subject(flow, method: str, phone: str | None) -> str | None:
-    """The reset's own lockout subject: per phone for codes, per person for face scans."""
-    if method == "sms":
-        return anonymous_subject(codes.Purpose.RESET.value, phone or "")
-    uid = Person.get_by_id(flow.person_id).uid if flow.person_id else None
-    return anonymous_subject(codes.Purpose.RESET.value, uid) if uid else None
+    return {"flow": raw, "state": S.VERIFY.value, "factors": list(FACTORS), "expires_at": flow.expires_at}
 
 
 def begin_factor(svc, flow_id: str, factor_name: str, phone: str | None = None, *, client: str | None = None,
@@ -68,39 +59,39 @@ def begin_factor(svc, flow_id: str, factor_name: str, phone: str | None = None, 
     """SMS code to a phone the user types (it must be one of theirs), or a face-scan ticket."""
     flow = base.load(svc, MACHINE, flow_id)
     base.require(MACHINE, flow, S.VERIFY)
-    f = get_factor(factor_name)
+    f = verification.offered_factor(factor_name, offered=FACTORS)
     person = Person.get_by_id(flow.person_id) if flow.person_id else None
     send = {"client": client, "human_token": human_token}
-    if f.name == "sms":
+    if f.needs_phone:
         if not accounts.PHONE_RE.fullmatch(phone or ""):
             raise AuthzError("phone_invalid")
         if person is None or phone not in accounts.phones_of(person):
-            if svc.settings.generic_login_errors:  # same answer whether or not the account or phone exists:
-                ensure_unlocked(svc, _subject(flow, "sms", phone), "sms")
-                codes.spend(svc, codes.Purpose.RESET, flow.id_hash, phone, **send)  # the same caps, the same 429
-                base.update_context(svc, flow, factor_phone=phone)
-                return {"factor": "sms", "phone": mask_phone(phone), "expires_in": svc.settings.code_ttl_seconds}
-            raise AuthzError(E_PHONE_NOT_MINE)
-    subject = _subject(flow, f.method, phone)
-    if subject is not None:
-        ensure_unlocked(svc, subject, f.method)
-    out = f.begin(svc, flow.id_hash, purpose="reset", person=person, phone=phone,
-                  subject=person.uid if person else "nobody", **send)
-    if f.name == "sms":
+            if not svc.settings.generic_login_errors:
+                raise AuthzError(E_PHONE_NOT_MINE)
+            # the same answer whether or not the account or phone exists: the same caps, the same 429
+            send["decoy"] = True
+    out = verification.begin(svc, purpose=P, factor_name=f.name, flow_hash=flow.id_hash, offered=FACTORS,
+                             person=person, subject=_face_of(person), anonymous=True, phone=phone, **send)
+    if f.needs_phone:
         base.update_context(svc, flow, factor_phone=phone)
     return out
+
+
+def _face_of(person) -> str | None:
+    """Whose face a scan must match: the document's person; nobody for an unknown document (generic mode)."""
+    return None if person is not None else "nobody"
 
 
 def complete_factor(svc, flow_id: str, factor_name: str, code: str | None = None) -> dict:
     flow = base.load(svc, MACHINE, flow_id)
     base.require(MACHINE, flow, S.VERIFY)
-    f = get_factor(factor_name)
-    uid = Person.get_by_id(flow.person_id).uid if flow.person_id else None
-    subject = _subject(flow, f.method, (flow.context or {}).get("factor_phone"))
-    guarded(svc, subject, f.method, lambda: f.complete(svc, flow.id_hash, purpose="reset", code=code))
-    if uid is None:  # generic mode, unknown account: nothing can verify it
+    person = Person.get_by_id(flow.person_id) if flow.person_id else None
+    proof = verification.verify(svc, purpose=P, factor_name=factor_name, flow_hash=flow.id_hash, offered=FACTORS,
+                                person=person, subject=_face_of(person), anonymous=True,
+                                phone=(flow.context or {}).get("factor_phone"), code=code)
+    if person is None:  # generic mode, unknown account: nothing can verify it
         raise AuthzError("code_invalid")
-    flow = base.transition(svc, MACHINE, flow, S.NEW_PASSWORD, context={"factor": f.name})
+    flow = base.transition(svc, MACHINE, flow, S.NEW_PASSWORD, context={"factor": proof.factor})
     return {"state": flow.state, "expires_at": flow.expires_at}
 
 

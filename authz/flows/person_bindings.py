@@ -26,7 +26,7 @@ from ..bindings import E_FACE
 from ..verification import Proof
 from ..vocab import Party
 from ..directory import E_BAD_STATE, E_USCC
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..ids import USCC_RE
 from ..masking import mask_enterprise_name, mask_uscc
 from ..models import Binding, Enterprise, Person
@@ -38,8 +38,7 @@ from .staff import (E_FILTER, E_NOT_REFUSABLE, E_TOO_MANY, HISTORY_STATES, MAX_B
 
 AUTH = "ac.person.authorisations"
 SYNC = "ac.person.authorisations.sync"
-E_ENT_UNKNOWN = register("enterprise_not_found", 404, "未查询到该企业，请核对统一社会信用代码/纳税人识别号",
-                         "No enterprise with this unified social credit code")
+E_ENT_UNKNOWN = code("enterprise_not_found")
 
 PERSON_SORTS = {"created_at": Binding.created_at, "decided_at": Binding.decided_at,
                 "identity_type": Binding.role, "valid_until": Binding.valid_until,

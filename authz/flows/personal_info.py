@@ -34,22 +34,21 @@ from ..codes import Purpose
 from ..credentials import E_USERNAME_TAKEN, check_username
 from ..db import database
 from ..enforcer import is_person_domain
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..masking import mask_doc, mask_name, mask_phone
 from ..models import Document, Person, Phone
 from . import base, stepup
 
 FUNCTION = "ac.person.info"
-E_USERNAME_YEARLY = register("username_change_yearly", 409, "用户名一年度内只能修改一次，{next}起可再次修改",
-                             "A username can be changed once per calendar year; next change from {next}")
-E_USERNAME_SAME = register("username_unchanged", 422, "新用户名与原用户名相同", "The new username equals the current one")
-E_EMAIL = register("email_invalid", 422, "邮箱地址格式不正确", "The email address is malformed")
-E_EMAIL_TAKEN = register("email_taken", 409, "该邮箱地址已被其他用户使用", "This email address is used by another person")
-E_NAME = register("name_invalid", 422, "姓名须为1-100个字符", "A name is 1-100 characters")
-E_ADDRESS = register("address_invalid", 422, "住址不能超过300个字符", "An address is at most 300 characters")
-E_VALIDITY = register("document_validity_invalid", 422, "证件有效期不正确：{reason}", "Invalid document validity: {reason}")
-E_DOC_NOT_FOUND = register("document_not_found", 404, "未找到该证件", "No such document of yours")
-E_NOTHING = register("nothing_to_change", 422, "请填写要修改的信息", "Nothing to change")
+E_USERNAME_YEARLY = code("username_change_yearly")
+E_USERNAME_SAME = code("username_unchanged")
+E_EMAIL = code("email_invalid")
+E_EMAIL_TAKEN = code("email_taken")
+E_NAME = code("name_invalid")
+E_ADDRESS = code("address_invalid")
+E_VALIDITY = code("document_validity_invalid")
+E_DOC_NOT_FOUND = code("document_not_found")
+E_NOTHING = code("nothing_to_change")
 
 FACTORS = stepup.SMS_OR_FACE
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from enum import Enum
 
-from .. import accounts, audit, codes
+from .. import accounts, audit, codes, verification
 from ..db import database
 from ..errors import AuthzError
-from ..factors.base import attempt, anonymous_subject, ensure_unlocked, guarded, locked_error
 from ..factors.sms import mask_phone
 from ..models import Person
 from ..ports import ports_of
@@ -29,6 +28,7 @@ class RecoveryState(str, Enum):
 
 
 S = RecoveryState
+P = codes.Purpose.PHONE_RECOVERY
 MACHINE = base.Machine(base.FlowKind.PHONE_RECOVERY, RecoveryState, {S.CODE_SENT: {S.DONE}},
                        terminal=frozenset({S.DONE}))
 
@@ -48,33 +48,29 @@ def start(svc, *, doc_type: str, doc_number: str, password: str, new_phone: str,
     if person is None:
         ports.hasher.verify_person(None, password or "")  # the same cost as a known document
         raise AuthzError("login_failed" if generic else "not_registered")
-    doc = accounts.primary_document(person)
-    try:  # reserved before the verify, like every counted secret (R-LOGIN-11, issue 10 finding 4)
-        right, until = attempt(svc, person.uid, "password", lambda: ports.hasher.verify_person(
-            person, password or "", doc.doc_number if doc else None))
-    except AuthzError:
-        ports.hasher.verify_person(None, password or "")  # refused before the check: the same cost
+    try:  # the password factor: reserved before the verify, counted like a login's (R-LOGIN-11)
+        verification.verify(svc, purpose=P, factor_name="password", offered=("password",), person=person,
+                            secret=password, same_cost=True)
+    except AuthzError as err:
+        if err.code == "password_wrong" and generic:
+            raise AuthzError("login_failed") from None
         raise
-    if not right:
-        if until:
-            raise locked_error(until)
-        raise AuthzError("login_failed" if generic else "password_wrong", limit=svc.settings.lockout_failures)
-    ensure_unlocked(svc, _subject(new_phone), "sms")
     raw, flow = base.create(svc, MACHINE, S.CODE_SENT, person=person, context={"phone": new_phone})
-    codes.issue(svc, codes.Purpose.PHONE_RECOVERY, flow.id_hash, new_phone, client=client, human_token=human_token)
+    _send(svc, flow, person, new_phone, client=client, human_token=human_token)
     return {"flow": raw, "state": S.CODE_SENT.value, "phone": mask_phone(new_phone), "expires_at": flow.expires_at}
 
 
-def _subject(phone: str) -> str:
-    return anonymous_subject(codes.Purpose.PHONE_RECOVERY.value, phone)
+def _send(svc, flow, person, phone: str, **send) -> None:
+    """A code to the new phone: not proven yet, so its own budgets and its own lockout count (anonymous)."""
+    verification.begin(svc, purpose=P, factor_name="sms", offered=("sms",), flow_hash=flow.id_hash, person=person,
+                       anonymous=True, phone=phone, **send)
 
 
 def resend(svc, flow_id: str, *, client: str | None = None, human_token: str | None = None) -> dict:
     flow = base.load(svc, MACHINE, flow_id)
     base.require(MACHINE, flow, S.CODE_SENT)
     phone = flow.context["phone"]
-    ensure_unlocked(svc, _subject(phone), "sms")
-    codes.issue(svc, codes.Purpose.PHONE_RECOVERY, flow.id_hash, phone, client=client, human_token=human_token)
+    _send(svc, flow, Person.get_by_id(flow.person_id), phone, client=client, human_token=human_token)
     return {"flow": flow_id, "state": S.CODE_SENT.value, "phone": mask_phone(phone), "expires_at": flow.expires_at}
 
 
@@ -83,7 +79,8 @@ def complete(svc, flow_id: str, code: str) -> dict:
     base.require(MACHINE, flow, S.CODE_SENT)
     person = Person.get_by_id(flow.person_id)
     phone = flow.context["phone"]
-    guarded(svc, _subject(phone), "sms", lambda: codes.verify(svc, codes.Purpose.PHONE_RECOVERY, flow.id_hash, code))
+    verification.verify(svc, purpose=P, factor_name="sms", offered=("sms",), flow_hash=flow.id_hash, person=person,
+                        anonymous=True, phone=phone, code=code)
     with database.atomic():
         base.transition(svc, MACHINE, flow, S.DONE)
         lost = accounts.take_over_phone(svc, person, phone, make_default=True)

@@ -23,26 +23,24 @@ from __future__ import annotations
 
 from enum import Enum
 
-from .. import accounts, audit, codes
+from .. import accounts, audit, verification
 from ..actor import Actor, require
 from ..codes import Purpose
 from ..db import database
-from ..errors import AuthzError, register
-from ..factors.base import guarded
+from ..errors import AuthzError, code
 from ..masking import mask_phone
 from ..models import Person, Phone
 from . import base, stepup
 
 FUNCTION = "ac.person.phones"
 FACTORS = stepup.SMS_OR_FACE
-E_PHONE_INVALID = register("phone_invalid", 422, "手机号码格式不正确", "The phone number is malformed")
-E_ALREADY_MINE = register("phone_already_yours", 409, "该手机号码已是您的手机号码", "This number is already one of yours")
-E_IS_DEFAULT = register("phone_is_default", 409, "默认手机号码不能删除，请先将其他手机号码设置为默认",
-                        "The default phone cannot be deleted; make another number the default first")
-E_ONLY_ONE = register("phone_only_one", 409, "只有一个手机号码时，不允许删除", "The only phone number cannot be deleted")
-E_NO_DEFAULT = register("phone_no_default", 409, "您尚无默认手机号码，请使用添加手机号码", "You have no default phone; add one instead")
-E_NEW_NOT_SENT = register("phone_code_not_sent", 422, "请先获取新手机号码的验证码", "Request a code for the new number first")
-E_NOT_FOUND = register("phone_not_found_for_person", 404, "未找到该手机号码", "No such phone number of yours")
+E_PHONE_INVALID = code("phone_invalid")
+E_ALREADY_MINE = code("phone_already_yours")
+E_IS_DEFAULT = code("phone_is_default")
+E_ONLY_ONE = code("phone_only_one")
+E_NO_DEFAULT = code("phone_no_default")
+E_NEW_NOT_SENT = code("phone_code_not_sent")
+E_NOT_FOUND = code("phone_not_found_for_person")
 
 
 class Op(str, Enum):
@@ -191,8 +189,10 @@ def send_new_code(svc, actor: Actor, op: str, flow_id: str, phone: str, *, clien
     if Phone.select().where((Phone.person == person) & (Phone.number == phone)).exists():
         raise AuthzError(E_ALREADY_MINE)
     flow = base.update_context(svc, flow, new_phone=phone)
-    codes.issue(svc, Purpose.PHONE_CHANGE, flow.id_hash, phone, client=client, human_token=human_token)
-    return {"factor": "sms", "phone": mask_phone(phone), "expires_in": svc.settings.code_ttl_seconds}
+    # not `proven`: the number's own budgets (codes.spend); wrong codes count toward the person's SMS lockout
+    return verification.begin(svc, purpose=Purpose.PHONE_CHANGE, factor_name="sms", offered=("sms",),
+                              flow_hash=flow.id_hash, person=person, phone=phone, client=client,
+                              human_token=human_token)
 
 
 def verify_new(svc, actor: Actor, op: str, flow_id: str, code: str) -> dict:
@@ -206,8 +206,9 @@ def verify_new(svc, actor: Actor, op: str, flow_id: str, code: str) -> dict:
     number = ctx.get("new_phone")
     if not number:
         raise AuthzError(E_NEW_NOT_SENT)
-    row = guarded(svc, person.uid, "sms", lambda: codes.verify(svc, Purpose.PHONE_CHANGE, flow.id_hash, code or ""))
-    if row.phone != number:  # only a code sent to this number in this step proves it
+    proof = verification.verify(svc, purpose=Purpose.PHONE_CHANGE, factor_name="sms", offered=("sms",),
+                                flow_hash=flow.id_hash, person=person, code=code)
+    if proof.phone != number:  # only a code sent to this number in this step proves it
         raise AuthzError(E_NEW_NOT_SENT)
     op = Op(ctx["op"])
     with database.atomic():

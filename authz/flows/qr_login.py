@@ -13,17 +13,15 @@ from enum import Enum
 
 from .. import loginlog, sessions
 from ..db import database
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..factors.app_scan import TicketKind, TicketState, confirm_face, confirm_login, new_ticket
 from ..ids import enterprise_domain, person_domain
-from ..models import Person
-from ..models_login import ScanTicket
+from ..models import Person, ScanTicket
 from ..sessions import Entry, Identity
 from . import base
 
 
-E_APP_SESSION = register("app_session_required", 403, "请在税务APP中登录后扫码确认",
-                         "Confirm the scan from a logged-in tax app session")
+E_APP_SESSION = code("app_session_required")
 
 
 class QrState(str, Enum):

@@ -15,18 +15,17 @@ from .. import audit
 from ..actor import Actor, allowed, require
 from ..codes import Purpose
 from ..db import database
-from ..errors import AuthzError, register
+from ..errors import MESSAGES, AuthzError, code
 from ..models import Person
 from . import base, stepup
 
 FUNCTION = "ac.person.realname"
 FACTORS = stepup.FACE_APPS
 ONLINE_MAX = 4
-AT_FOUR_ZH = "您的实名等级已为四级，如需提升，请到办税服务场所完成五级实名核验"
-AT_FOUR_EN = "Your real-name level is already 4; to reach level 5, complete the level-5 check at a tax service hall"
-E_AT_FOUR = register("realname_online_max", 409, AT_FOUR_ZH, AT_FOUR_EN)
-E_AT_FIVE = register("realname_at_max", 409, "您的实名等级已为五级（最高等级）", "Your real-name level is already 5, the highest")
-E_CHANGED = register("realname_changed", 409, "实名等级已变化，请重新提升", "The real-name level changed meanwhile; start again")
+E_AT_FOUR = code("realname_online_max")
+E_AT_FIVE = code("realname_at_max")
+E_CHANGED = code("realname_changed")
+_, AT_FOUR_ZH, AT_FOUR_EN = MESSAGES[E_AT_FOUR]  # also shown as the upgrade page's notice
 
 LEVELS = [
     {"level": 1, "zh": "账号口令验证", "en": "Account and password"},

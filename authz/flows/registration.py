@@ -22,24 +22,20 @@ from enum import Enum
 
 from peewee import IntegrityError
 
-from .. import accounts, audit, codes
+from .. import accounts, audit, codes, verification
 from ..credentials import E_USERNAME_TAKEN, check_policy, check_username
 from ..db import database
-from ..errors import AuthzError, register
-from ..factors import factor as get_factor
-from ..factors.app_scan import AppScan, TicketKind, consume
-from ..factors.base import anonymous_subject, ensure_unlocked, guarded
-from ..factors.sms import mask_phone
+from ..errors import AuthzError, code
 from ..models import Document, Person
+from ..vocab import Strength
 from ..ports import ports_of
 from . import base, hall
 
-E_AGREEMENT = register("agreement_required", 422, "请阅读并同意用户协议", "Read and accept the user agreement first")
-E_ALREADY = register("already_registered", 409, "该证件对应的自然人已注册，请直接登录", "This person is already registered; log in instead")
-E_OFFLINE = register("offline_collection_required", 422, "该证件类型需先到办税服务场所完成实名信息采集",
-                     "This document type needs real-name collection at a tax hall first")
-E_PHONE = register("phone_invalid", 422, "手机号码格式不正确", "The phone number is malformed")
-E_PHONE_CHANGED = register("phone_not_verified", 422, "手机号码与接收验证码的号码不一致", "The phone differs from the one the code was sent to")
+E_AGREEMENT = code("agreement_required")
+E_ALREADY = code("already_registered")
+E_OFFLINE = code("offline_collection_required")
+E_PHONE = code("phone_invalid")
+E_PHONE_CHANGED = code("phone_not_verified")
 
 
 class RegState(str, Enum):
@@ -50,6 +46,8 @@ class RegState(str, Enum):
 
 
 S = RegState
+P = codes.Purpose.REGISTER
+FACE = verification.names(at_least=Strength.BIOMETRIC)  # the face scans a registrant may use
 MACHINE = base.Machine(base.FlowKind.REGISTRATION, RegState, {
     S.IDENTITY: {S.BASIC_INFO},
     S.BASIC_INFO: {S.FACE, S.DONE},
@@ -95,10 +93,9 @@ def send_code(svc, flow_id: str, phone: str, *, client: str | None = None, human
     base.require(MACHINE, flow, S.BASIC_INFO)
     if not accounts.PHONE_RE.fullmatch(phone or ""):
         raise AuthzError(E_PHONE)
-    ensure_unlocked(svc, anonymous_subject(codes.Purpose.REGISTER.value, phone), "sms")
     flow = base.update_context(svc, flow, phone=phone)
-    codes.issue(svc, codes.Purpose.REGISTER, flow.id_hash, phone, client=client, human_token=human_token)
-    return {"factor": "sms", "phone": mask_phone(phone), "expires_in": svc.settings.code_ttl_seconds}
+    return verification.begin(svc, purpose=P, factor_name="sms", offered=("sms",), flow_hash=flow.id_hash,
+                              anonymous=True, phone=phone, client=client, human_token=human_token)
 
 
 def submit_basic(svc, flow_id: str, *, password: str, confirm_password: str, phone: str, code: str,
@@ -115,8 +112,8 @@ def submit_basic(svc, flow_id: str, *, password: str, confirm_password: str, pho
             raise AuthzError(E_USERNAME_TAKEN)
     if phone != ctx.get("phone"):
         raise AuthzError(E_PHONE_CHANGED)
-    guarded(svc, anonymous_subject(codes.Purpose.REGISTER.value, phone), "sms",
-            lambda: codes.verify(svc, codes.Purpose.REGISTER, flow.id_hash, code))
+    verification.verify(svc, purpose=P, factor_name="sms", offered=("sms",), flow_hash=flow.id_hash, anonymous=True,
+                        phone=phone, code=code)
     person = Person.get_by_id(flow.person_id) if flow.person_id else None
     shortcut = None
     if registration_code:
@@ -138,10 +135,10 @@ def begin_face(svc, flow_id: str, app: str) -> dict:
     """A face-verification ticket for the tax app or the IIT app."""
     flow = base.load(svc, MACHINE, flow_id)
     base.require(MACHINE, flow, S.FACE)
-    f = get_factor(app)
-    if not isinstance(f, AppScan):
-        raise AuthzError("validation_failed", errors={"app": ["taxapp or iitapp"]})
-    return f.begin(svc, flow.id_hash, purpose="register", subject=face_subject(flow))
+    out = verification.begin(svc, purpose=P, factor_name=app, flow_hash=flow.id_hash, offered=FACE, anonymous=True,
+                             subject=face_subject(flow))
+    base.update_context(svc, flow, factor=app)
+    return out
 
 
 def face_subject(flow) -> str:
@@ -156,7 +153,9 @@ def complete_face(svc, flow_id: str) -> dict:
     """Collect the confirmed face scan and finish (scan_pending while the app has not answered)."""
     flow = base.load(svc, MACHINE, flow_id)
     base.require(MACHINE, flow, S.FACE)
-    consume(svc, flow.id_hash, TicketKind.FACE)
+    factor_name = (flow.context or {}).get("factor") or FACE[0]
+    verification.verify(svc, purpose=P, factor_name=factor_name, flow_hash=flow.id_hash, offered=FACE, anonymous=True,
+                        subject=face_subject(flow))
     flow = base.update_context(svc, flow, shortcut="face")
     return _finish(svc, flow)
 
@@ -212,7 +211,7 @@ def view(flow) -> dict:
     if flow.state in (S.BASIC_INFO.value, S.FACE.value):
         out.update(gender=ctx.get("gender"), nationality=ctx.get("nationality"))
     if flow.state == S.FACE.value:
-        out["factors"] = ["taxapp", "iitapp"]
+        out["factors"] = list(FACE)
     return out
 
 

@@ -31,32 +31,24 @@ from ..db import database, is_postgres
 from .. import bindings
 from ..directory import E_BAD_STATE, E_FUNCTIONS_EMPTY, E_ROLE_UNKNOWN, Directory
 from ..vocab import Party
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 from ..ids import ENT_PREFIX
 from ..masking import mask_doc, mask_name
 from ..models import Binding, Document, Enterprise, Person
 from .integration import binding_constraints, sync_binding
 
 # ---- error codes of the binding flows (the person side imports them too)
-E_NOT_REGISTERED = register("staff_not_registered", 422, "该办税人员尚未注册",
-                            "This person has not registered yet")
-E_RISK = register("risk_not_confirmed", 422, "请先阅读并确认涉税风险提示",
-                  "Read and confirm the tax risk notice first")
-E_VALID_PAST = register("validity_end_past", 422, "有效期截止日期不能早于当前日期",
-                        "The validity end must not be in the past")
-E_EXISTS = register("binding_exists", 409, "该人员在本企业已有该身份类型的授权或待确认授权",
-                    "This person already holds or awaits this identity type in this enterprise")
-E_NOT_WITHDRAWABLE = register("binding_not_withdrawable", 409,
-                              "线下添加的待确认授权无法线上撤回，如需修改请前往办税服务厅办理",
-                              "A binding added at a tax hall cannot be withdrawn online")
-E_NOT_REFUSABLE = register("binding_not_refusable", 409, "财务负责人授权须由本人确认，不能拒绝",
-                           "A finance officer binding must be confirmed; it cannot be refused")
-E_SORT = register("bad_sort", 422, "不支持按该字段排序：{field}", "Sorting by {field} is not supported")
-E_FILTER = register("bad_filter", 422, "查询条件不正确：{field}", "Invalid filter: {field}")
-E_PAGE = register("bad_page", 422, "分页参数不正确", "Invalid paging parameters")
-E_ASSIST = register("assist_functions_exceed", 422, "助信码功能超出该办税人员的功能集：{extra}",
-                    "The assist-code functions exceed the staff member's function set: {extra}")
-E_TOO_MANY = register("too_many_items", 422, "单次操作的记录数超出上限", "Too many items in one request")
+E_NOT_REGISTERED = code("staff_not_registered")
+E_RISK = code("risk_not_confirmed")
+E_VALID_PAST = code("validity_end_past")
+E_EXISTS = code("binding_exists")
+E_NOT_WITHDRAWABLE = code("binding_not_withdrawable")
+E_NOT_REFUSABLE = code("binding_not_refusable")
+E_SORT = code("bad_sort")
+E_FILTER = code("bad_filter")
+E_PAGE = code("bad_page")
+E_ASSIST = code("assist_functions_exceed")
+E_TOO_MANY = code("too_many_items")
 
 STAFF = "ac.staff"
 PENDING = "ac.staff.pending"

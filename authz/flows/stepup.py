@@ -13,7 +13,9 @@ R-DOC-1).
   (or purpose) verifies nothing in another.
 * Face verification is an app scan ticket (`factors.app_scan`) for the flow, matched against the
   person's own uid; the tax app works without an app login, the IIT app needs one (R-LOGIN-8).
-* Failures of codes and faces count toward the lockout of that method (R-SMS-2 -> R-LOGIN-11).
+* Every factor is begun and checked through `authz.verification` (begin / verify): it refuses a factor
+  the step does not offer, and counts failures of codes and faces toward the lockout of that method
+  (R-SMS-2 -> R-LOGIN-11); no flow here branches on a factor's name.
 """
 from __future__ import annotations
 
@@ -21,23 +23,20 @@ from enum import Enum
 
 from .. import codes
 from ..actor import Actor
-from ..errors import AuthzError, register
-from ..factors import factor as get_factor
-from ..factors.app_scan import E_TICKET_UNKNOWN, TicketKind, consume
-from ..factors.base import ensure_unlocked, guarded
+from .. import verification
+from ..errors import AuthzError, code
+from ..factors.app_scan import TicketKind
 from ..masking import mask_phone
 from ..verification import Proof
-from ..vocab import Method
-from ..models import Person, Phone
-from ..models_login import Flow, ScanTicket
+from ..models import Flow, Person, Phone, ScanTicket
+from ..vocab import Strength
 from . import base
 
-E_NO_PHONE = register("phone_missing_use_face", 422, "您尚未设置默认手机号码，请选择扫脸验证",
-                      "You have no default phone number; choose face verification")
-E_FACTOR = register("factor_not_offered", 422, "该步骤不支持此验证方式", "This step does not offer that verification method")
-E_PERSON_GONE = register("person_inactive", 403, "该账户已注销或不可用", "This account is deregistered or unavailable")
+E_NO_PHONE = verification.E_NO_PHONE
+E_FACTOR = verification.E_FACTOR
+E_PERSON_GONE = code("person_inactive")
 
-FACE_APPS = ("taxapp", "iitapp")
+FACE_APPS = verification.names(at_least=Strength.BIOMETRIC)  # the face scans (tax app, IIT app)
 SMS_OR_FACE = ("sms",) + FACE_APPS
 
 
@@ -95,24 +94,14 @@ def row_id(value) -> int | None:
     return n if 1 <= n <= MAX_ID else None
 
 
-def check_factor(name: str, offered: tuple[str, ...]) -> str:
-    if name not in offered:
-        raise AuthzError(E_FACTOR, errors={"factor": list(offered)})
-    return name
-
-
 def begin_factor(svc, flow: Flow, person: Person, factor_name: str, *, offered: tuple[str, ...],
                  purpose: codes.Purpose, phone: str | None = None) -> tuple[Flow, dict]:
-    """Send a code to `phone` (sms) or show a face-scan ticket for the person; remembers which factor
-    (and which phone) this flow is waiting for. Returns (flow, what the client may see)."""
-    f = get_factor(check_factor(factor_name, offered))
-    ensure_unlocked(svc, person.uid, f.method)
-    if f.method == "sms" and not phone:
-        raise AuthzError(E_NO_PHONE)
+    """Start the chosen factor through the one mechanism (a code to `phone`, or a face-scan ticket for the
+    person); remembers which factor (and which phone) this flow waits for. Returns (flow, client view)."""
     # the session person's own phone: their own quota (R-SMS-1), as for a login
-    out = f.begin(svc, flow.id_hash, purpose=purpose.value, person=person, phone=phone, subject=person.uid,
-                  proven=True)
-    flow = base.update_context(svc, flow, factor=f.name, factor_phone=phone if f.method == "sms" else None)
+    out = verification.begin(svc, purpose=purpose, factor_name=factor_name, flow_hash=flow.id_hash, offered=offered,
+                             person=person, subject=person.uid, phone=phone, proven=True)
+    flow = base.update_context(svc, flow, factor=factor_name, factor_phone=phone if "phone" in out else None)
     if "phone" in out:
         out["phone"] = mask_phone(phone)
     return flow, out
@@ -126,19 +115,15 @@ def verify_factor(svc, flow: Flow, person: Person, factor_name: str, *, offered:
 
 def verify(svc, flow: Flow, person: Person, factor_name: str, *, offered: tuple[str, ...],
            purpose: codes.Purpose, code: str | None = None) -> Proof:
-    """Check the factor the flow is waiting for (the code, or collect the confirmed scan) under the
-    lockout; returns the Proof of what this person passed. scan_pending while the app has not answered."""
-    f = get_factor(check_factor(factor_name, offered))
+    """Check the factor the flow is waiting for (the code, or collect the confirmed scan) through the one
+    mechanism (lockout included); the Proof of what this person passed. scan_pending while the app has
+    not answered."""
     ctx = flow.context or {}
-    if ctx.get("factor") != f.name:
-        raise AuthzError(codes.E_CODE_NONE if f.method == "sms" else E_TICKET_UNKNOWN)
-    if f.method == "sms":
-        row = guarded(svc, person.uid, "sms", lambda: codes.verify(svc, purpose, flow.id_hash, code or ""))
-        if row.phone != ctx.get("factor_phone"):  # defensive: the code must be the one sent for this step
-            raise AuthzError(codes.E_CODE_WRONG)
-    else:
-        guarded(svc, person.uid, f.method, lambda: consume(svc, flow.id_hash, TicketKind.FACE))
-    return Proof(person.uid, Method(f.method), f.name, flow.id_hash)
+    proof = verification.verify(svc, purpose=purpose, factor_name=factor_name, flow_hash=flow.id_hash,
+                                offered=offered, person=person, code=code, begun=ctx.get("factor"))
+    if proof.phone is not None and proof.phone != ctx.get("factor_phone"):
+        raise AuthzError(codes.E_CODE_WRONG)  # defensive: the code must be the one sent for this step
+    return proof
 
 
 def scan_state(flow: Flow) -> str | None:

@@ -1,4 +1,8 @@
-"""Ports to external parties, built once per Service from Settings (`ports_of(svc)`)."""
+"""Ports to external parties, one module each: `sms` (SMS gateway: dev outbox | HTTP webhook), `apps` (the tax
+and IIT apps' signed callbacks: QR login and face verification), `human` (the human check before a send or
+a login), `events` (outbound events to the core tax system: dev outbox | signed webhook). Each has a
+production and a development adapter chosen by the settings; `ports_of(svc)` builds the first three once
+per Service (events are delivered by `authz.events.drain` through `events.publisher_for`)."""
 from __future__ import annotations
 
 import threading

@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 
 APPS = ("taxapp", "iitapp")
-E_APP_SIGNATURE = register("app_signature_invalid", 401, "应用回调签名无效", "The app callback signature is invalid")
-E_APP_UNKNOWN = register("app_unknown", 404, "未知的应用", "Unknown app")
+E_APP_SIGNATURE = code("app_signature_invalid")
+E_APP_UNKNOWN = code("app_unknown")
 
 
 def parse_secrets(raw: str) -> dict[str, str]:

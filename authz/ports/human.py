@@ -11,9 +11,9 @@ import hashlib
 import hmac
 from typing import Protocol
 
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 
-E_HUMAN = register("human_check_failed", 422, "请先完成滑块验证", "Please complete the human check first")
+E_HUMAN = code("human_check_failed")
 
 
 class HumanCheck(Protocol):

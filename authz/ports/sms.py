@@ -6,11 +6,11 @@ import logging
 import urllib.request
 from typing import Protocol
 
-from ..errors import AuthzError, register
+from ..errors import AuthzError, code
 
 log = logging.getLogger("authz.sms")
 
-E_SMS_DOWN = register("sms_unavailable", 503, "短信发送失败，请稍后重试", "The SMS could not be sent; try again later")
+E_SMS_DOWN = code("sms_unavailable")
 
 
 class SmsGateway(Protocol):
@@ -25,7 +25,7 @@ class DevOutbox:
         self.clock = clock
 
     def send(self, phone: str, text: str) -> None:
-        from ..models_login import SmsOutbox
+        from ..models import SmsOutbox
         SmsOutbox.create(phone=phone, text=text, sent_at=self.clock.time())
 
 
@@ -52,7 +52,7 @@ class HttpWebhook:
 
 def outbox(phone: str | None = None, limit: int = 20) -> list[dict]:
     """The newest development messages (CLI and tests)."""
-    from ..models_login import SmsOutbox
+    from ..models import SmsOutbox
     q = SmsOutbox.select().order_by(SmsOutbox.id.desc()).limit(limit)
     if phone:
         q = q.where(SmsOutbox.phone == phone)

@@ -11,8 +11,7 @@ from api import create_app
 from authz import sessions
 from authz.factors.app_scan import confirm_face as confirm
 from authz.ids import enterprise_domain, person_domain
-from authz.models import AuditLog, Document, Person, Phone
-from authz.models_login import Flow
+from authz.models import AuditLog, Document, Flow, Person, Phone
 from authz.sessions import Entry, Identity
 from tests.person_support import *  # noqa: F401,F403
 from tests.person_support import PASSWORD, USCC, expected, last_code, rid

@@ -61,3 +61,47 @@ def test_max_body_setting_is_honoured(svc, world, settings):
     c = create_app(service=s2).test_client()
     _shape(c.post("/api/v1/auth/login", data=b'{"a":"' + b"x" * 2000 + b'"}', content_type="application/json"),
            413, "payload_too_large")
+
+
+def test_the_last_calendar_day_is_a_validity_end_not_a_500(svc, world, app, service_key):
+    """Issue 10 finding 8 (the filter / date combination), R-BIND-9: a legal representative narrows a
+    staff binding's validity end to 9999-12-31 (the widest date the API accepts). Every later check of
+    that person in that enterprise used to overflow ("date value out of range") into a 500, so one
+    enterprise could break the check endpoint for a person; the end is inclusive and simply never
+    passes."""
+    from tests.person_support import USCC, login_session
+    from tests.api.test_account_enterprise import bearer, check, ok
+    from authz.ids import enterprise_domain
+    legal = app.test_client()
+    lh = bearer(login_session(legal, "enterprise", "13800000001", "13800000001", uscc=USCC, choose="legal_rep"))
+    staff = ok(legal.get("/api/v1/account/enterprise/staff", headers=lh))["items"]
+    target = next(s for s in staff if s["identity_type"] not in ("legal_rep", "finance_officer"))
+    detail = ok(legal.get(f"/api/v1/account/enterprise/staff/{target['id']}", headers=lh))
+    ok(legal.patch(f"/api/v1/account/enterprise/staff/{target['id']}", headers=lh,
+                   json={"valid_until": "9999-12-31", "version": detail["version"]}))
+    from authz.models import Binding
+    uid = Binding.get_by_id(target["id"]).person.uid
+    assert check(legal, service_key, uid, enterprise_domain(USCC), "biz.query") in (True, False)
+    r = legal.get("/api/v1/functions", query_string={"subject": uid, "domain": enterprise_domain(USCC)},
+                  headers=bearer(service_key))
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize("query", [{"until": "9999-12-31"}, {"since": "0001-01-01", "until": "0001-01-15"},
+                                   {"until": "0001-01-15"}, {"since": "0001-01-01", "until": "9999-12-31"}])
+def test_log_filters_at_the_calendar_edges_answer_not_500(svc, world, app, query):
+    """Issue 10 finding 8: the log filters' `since` / `until` at the first and last dates a date can hold
+    (an inclusive `until` adds a day; a default `since` goes a month back) answer 200 or a clear 422 on
+    the enterprise and the personal log pages (R-LOG-1, R-LOG-2), never a 500."""
+    from tests.person_support import USCC, login_session
+    legal = app.test_client()
+    token = login_session(legal, "enterprise", "13800000001", "13800000001", uscc=USCC, choose="legal_rep")
+    for path in ("/api/v1/account/enterprise/logs/login", "/api/v1/account/enterprise/logs/audit"):
+        r = legal.get(path, query_string=query, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code in (200, 422), (path, r.status_code, r.get_data()[:300])
+    person = app.test_client()
+    token = login_session(person, "personal", "13800000001", "13800000001")
+    for path in ("/api/v1/account/person/logs/login", "/api/v1/account/person/logs/audit"):
+        r = person.get(path, query_string=query, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code in (200, 422), (path, r.status_code, r.get_data()[:300])
+    _alive(legal)

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from api import create_app
-from authz.models_login import LoginSession
+from authz.models import LoginSession
 from tests.login_support import *  # noqa: F401,F403
 from tests.login_support import PASSWORD, USCC, last_code, login_session
 

@@ -114,7 +114,7 @@ def test_R_SW_5_agent_switches_between_clients(svc, world, directory, client, ke
 
 def test_R_SW_4_switch_between_cross_region_projects(svc, world, directory, client, key):
     """R-SW-4: a main identity sees every project of the enterprise and switches among them."""
-    from authz.models_login import CrossRegionProject
+    from authz.models import CrossRegionProject
     for no in ("KQ2026000001", "KQ2026000002"):
         CrossRegionProject.create(management_no=no, kind="inspection", enterprise=world["ent"], name=f"项目{no[-1]}",
                                   region="赣州", created_at=svc.clock.time())

@@ -226,7 +226,7 @@ def _officer_world(http, keys, directory):
 def test_R_AUTHZ_3_project_feed_needs_a_key_with_scope_integration(http, keys):
     """R-AUTHZ-3 / R-LOGIN-4: the project feed without a key is 401 (before validation), with a key
     lacking scope `integration` 403; nothing is written either way."""
-    from authz.models_login import CrossRegionProject
+    from authz.models import CrossRegionProject
     for method in ("get", "put", "patch"):
         r = getattr(http, method)(f"{BASE}/projects/{PROJECT}", json={"garbage": True})
         assert r.status_code == 401 and r.get_json()["code"] == "unauthenticated", method

@@ -9,8 +9,7 @@ import pytest
 
 from api import create_app
 from authz.factors.app_scan import confirm_face
-from authz.models import Binding
-from authz.models_login import LoginSession as SessionRow
+from authz.models import Binding, LoginSession as SessionRow
 from tests.login_support import *  # noqa: F401,F403 (fixtures)
 from tests.login_support import PASSWORD, USCC, last_code, login_session
 
@@ -95,8 +94,7 @@ def test_R_BIND_15_enterprise_login_confirm_tells_the_core_tax_system(svc, world
     login's confirm step writes, in the transaction of the confirm, the audit row and the outbound
     binding.changed event the account-centre confirm writes (before, the login path wrote the audit row
     but downstream systems never heard that the person became staff). A scan that fails writes neither."""
-    from authz.models import AuditLog
-    from authz.models_integration import OutboxEvent
+    from authz.models import AuditLog, OutboxEvent
     pending = Binding.get(Binding.person == world["pending"])
     subject = f"binding:{pending.id}"
 

@@ -84,7 +84,7 @@ def test_R_AUTHZ_3_session_check_needs_a_service_key(svc, world, client):
 
 
 def _last_seen(raw):
-    from authz.models_login import LoginSession
+    from authz.models import LoginSession
     return LoginSession.get(LoginSession.id_hash == sessions.digest(raw)).last_seen_at
 
 

@@ -29,7 +29,7 @@ from authz.flows import integration, staff
 from authz.ids import enterprise_domain, person_domain
 from authz.models import (Agreement, AgreementAgent, AuditLog, Binding, ChangeLog, Document, Enterprise,
                           Person, Phone)
-from authz.models_integration import BindingConstraint, OutboxEvent
+from authz.models import BindingConstraint, OutboxEvent
 
 from .test_staff import build_world, person_actor
 from tests.binding_support import face_proof, move

@@ -9,7 +9,7 @@ import pytest
 from authz import codes
 from authz.db import database
 from authz.errors import AuthzError
-from authz.models_login import SmsOutbox, VerificationCode
+from authz.models import SmsOutbox, VerificationCode
 from tests.login_support import *  # noqa: F401,F403
 from tests.login_support import last_code
 

@@ -225,7 +225,7 @@ def test_R_LOGIN_11_a_lock_survives_a_redis_flush(redis_counters):
 def test_R_LOGIN_11_R_PWD_4_unlock_clears_redis_and_the_durable_record(redis_counters):
     """R-LOGIN-11 / R-PWD-4 (issue 10 finding 11): a password reset lifts the lock in Redis and in the
     database, so a later Redis flush does not bring it back; five reservations are free again."""
-    from authz.models_login import CounterRow
+    from authz.models import CounterRow
     c = redis_counters
     _lock(c, method="sms")
     assert CounterRow.get(CounterRow.key == "lock:sms:p-d").locked_until

@@ -8,10 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from authz import events
+from authz.ports import events as event_port
 from authz.errors import AuthzError
 from authz.flows import integration as integ
-from authz.models import Agreement, AuditLog, Binding, Enterprise, Person
-from authz.models_integration import OutboxEvent
+from authz.models import Agreement, AuditLog, Binding, Enterprise, OutboxEvent, Person
 from tests.binding_support import move
 
 ACTOR = "service:tax-registration"
@@ -813,7 +813,7 @@ def test_R_BIND_15_webhook_posts_signed_json(svc, receiver):
     "<timestamp>.<body>" that the receiver can verify; the event id is the de-duplication key."""
     rx = receiver()
     b = register(svc)["legal_rep"]["binding_id"]
-    pub = events.publisher_for(svc.settings.with_(events_adapter="http", events_webhook_url=rx.url,
+    pub = event_port.publisher_for(svc.settings.with_(events_adapter="http", events_webhook_url=rx.url,
                                                   events_webhook_secret=SECRET))
     out = events.drain(svc, 10, publisher=pub)
     assert len(out.delivered) == 1 and len(rx.requests) == 1
@@ -824,12 +824,12 @@ def test_R_BIND_15_webhook_posts_signed_json(svc, receiver):
     assert doc["data"]["binding_id"] == b and doc["subject"] == f"binding:{b}" and doc["attempt"] == 1
     assert headers["Content-Type"].startswith("application/json")
     now = svc.clock.time()
-    assert events.verify_signature(SECRET, headers["X-Authz-Timestamp"], headers["X-Authz-Signature"], body, now)
-    assert not events.verify_signature("another-secret-xx", headers["X-Authz-Timestamp"],
+    assert event_port.verify_signature(SECRET, headers["X-Authz-Timestamp"], headers["X-Authz-Signature"], body, now)
+    assert not event_port.verify_signature("another-secret-xx", headers["X-Authz-Timestamp"],
                                        headers["X-Authz-Signature"], body, now)
-    assert not events.verify_signature(SECRET, headers["X-Authz-Timestamp"], headers["X-Authz-Signature"],
+    assert not event_port.verify_signature(SECRET, headers["X-Authz-Timestamp"], headers["X-Authz-Signature"],
                                        body + b" ", now)
-    assert not events.verify_signature(SECRET, headers["X-Authz-Timestamp"], headers["X-Authz-Signature"], body,
+    assert not event_port.verify_signature(SECRET, headers["X-Authz-Timestamp"], headers["X-Authz-Signature"], body,
                                        now + 3600), "stale timestamps are replays"
 
 
@@ -838,7 +838,7 @@ def test_R_BIND_15_webhook_failures_retry_with_backoff_then_give_up(svc, clock, 
     honoured); after MAX_ATTEMPTS it is dead; requeue revives it; a redirect counts as a failure."""
     rx = receiver([(500, {}), (503, {"Retry-After": "600"}), (302, {"Location": "http://127.0.0.1:9/"})])
     register(svc)
-    pub = events.WebhookPublisher(rx.url, SECRET, timeout=2)
+    pub = event_port.WebhookPublisher(rx.url, SECRET, timeout=2)
     r1 = events.drain(svc, 10, publisher=pub)
     assert r1.retrying and not r1.delivered
     ev = OutboxEvent.get()
@@ -872,16 +872,16 @@ def test_R_BIND_15_webhook_unreachable_is_a_retry_not_a_crash(svc):
     port = s.getsockname()[1]
     s.close()
     register(svc)
-    out = events.drain(svc, 10, publisher=events.WebhookPublisher(f"http://127.0.0.1:{port}/", SECRET, timeout=2))
+    out = events.drain(svc, 10, publisher=event_port.WebhookPublisher(f"http://127.0.0.1:{port}/", SECRET, timeout=2))
     assert out.retrying and OutboxEvent.get().last_error.startswith("URLError")
 
 
 def test_R_BIND_15_adapter_is_chosen_by_settings(svc):
     """R-BIND-15: dev -> Outbox; http -> WebhookPublisher, which refuses to start without URL or secret."""
-    assert isinstance(events.publisher_for(svc.settings), events.Outbox)
+    assert isinstance(event_port.publisher_for(svc.settings), event_port.Outbox)
     with pytest.raises(ValueError):
-        events.publisher_for(svc.settings.with_(events_adapter="http"))
+        event_port.publisher_for(svc.settings.with_(events_adapter="http"))
     with pytest.raises(ValueError):
-        events.publisher_for(svc.settings.with_(events_adapter="http", events_webhook_url="https://x.test/h"))
+        event_port.publisher_for(svc.settings.with_(events_adapter="http", events_webhook_url="https://x.test/h"))
     with pytest.raises(ValueError):
-        events.publisher_for(svc.settings.with_(events_adapter="carrier-pigeon"))
+        event_port.publisher_for(svc.settings.with_(events_adapter="carrier-pigeon"))

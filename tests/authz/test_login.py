@@ -10,8 +10,7 @@ from authz.clock import SHANGHAI
 from authz.errors import AuthzError
 from authz.factors.app_scan import confirm_face as confirm
 from authz.flows import base, login
-from authz.models import Binding, Enterprise, Phone
-from authz.models_login import CrossRegionProject, LoginLog, LoginSession, ScanTicket
+from authz.models import Binding, CrossRegionProject, Enterprise, LoginLog, LoginSession, Phone, ScanTicket
 from authz.ports import ports_of
 from tests.login_support import *  # noqa: F401,F403
 from tests.login_support import AGENCY, CLIENT, PASSWORD, USCC, last_code, make_person, rid
@@ -366,7 +365,7 @@ def test_login_flow_steps_cannot_be_skipped_replayed_or_used_after_expiry(svc, w
     login.choose(svc, fid, "b1")
     assert err(login.choose, svc, fid, "b1").code == "flow_state"
     assert err(login.load_view, svc, "azf_nope").code == "flow_not_found"
-    from authz.models_login import Flow
+    from authz.models import Flow
     assert not Flow.select().where(Flow.id_hash == fid).exists()
     st = login.start(svc, entry="personal", account="13800000004", password=PASSWORD)
     clock.advance(minutes=svc.settings.flow_ttl_minutes)

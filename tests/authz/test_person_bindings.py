@@ -10,11 +10,10 @@ from authz.actor import Actor
 from authz.errors import AuthzError
 from authz.flows import integration, staff
 from authz.flows import person_bindings as pb
-from authz.models import AuditLog, Binding
+from authz.models import AuditLog, Binding, OutboxEvent
 from authz.verification import Proof
 from authz.vocab import Method
 from tests.binding_support import face_proof
-from authz.models_integration import OutboxEvent
 
 from .test_staff import E_USCC, PEOPLE, X_USCC, actor, assert_no_leak, build_world, person_actor, snapshot
 

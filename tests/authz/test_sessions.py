@@ -6,8 +6,7 @@ import pytest
 
 from authz import sessions
 from authz.errors import AuthzError
-from authz.models import Binding
-from authz.models_login import LoginSession
+from authz.models import Binding, LoginSession
 from authz.sessions import EndReason, Entry, Identity
 from tests.login_support import *  # noqa: F401,F403
 from tests.login_support import USCC

@@ -565,7 +565,7 @@ from authz.db import database  # noqa: E402
 from authz.flows import agency_views, enterprise_info  # noqa: E402
 from authz.models import (Agreement, AgreementAgent, ChangeLog, Document, Enterprise, Person,  # noqa: E402
                           Phone)
-from authz.models_integration import BindingConstraint, OutboxEvent  # noqa: E402
+from authz.models import BindingConstraint, OutboxEvent  # noqa: E402
 
 NEW = dict(name="岳不群英", doc_type="resident_id", doc_number="360102198809099997", risk_confirmed=True)
 

@@ -10,7 +10,7 @@ import pytest
 
 from api import create_app
 from authz.clock import SHANGHAI
-from authz.models_login import LoginLog
+from authz.models import LoginLog
 from authz.service import Service
 from tests.faults.redis_support import private_redis  # noqa: F401  (fixture)
 from tests.login_support import *  # noqa: F401,F403

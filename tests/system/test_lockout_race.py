@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from authz.models_login import LoginLog
+from authz.models import LoginLog
 from tests.cert_support import CERT_PASSWORD, SUBJECT, new_key, pem, validity
 from tests.login_support import USCC, make_person, rid
 from tests.system.serving import Instance, http, service_env
@@ -79,7 +79,7 @@ def _slow(password: str) -> str:
 def cert_holder(svc, directory):
     """A tax officer of an enterprise with a filed certificate; both passwords at the production cost."""
     from authz.flows import certificates
-    from authz.models_cert import TaxCertificate
+    from authz.models import TaxCertificate
     ent = directory.upsert_enterprise(USCC, SUBJECT, "ordinary")
     person = make_person(svc, directory, "周九", rid("36010219880808008"), uid="p-cert-race", phones=["13800000078"])
     directory.bind(person, ent, "tax_officer", state="active", origin="hall")

@@ -31,6 +31,9 @@ from authz.errors import AuthzError
 from authz.flows import base as flows
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# OAuth endpoints called server to server that authenticate the client (secret or PKCE verifier) and never
+# read a cookie: neither the origin check nor the CSRF token applies (issue 12, api/oidc.py). Exact paths.
+CLIENT_AUTHENTICATED = frozenset({"/oauth/token", "/oauth/introspect", "/oauth/revoke"})
 TOKEN_HEADER = "X-CSRF-Token"
 HOLDER_DAYS = 400  # browsers cap cookie lifetimes at about this
 
@@ -71,7 +74,7 @@ def protect() -> None:
     """A before_request hook: sets the request's flow holder, then refuses cross-site unsafe requests."""
     g.flow_holder = flows.Holder(request.cookies.get(browser_cookie()))
     g.flow_holder_token = flows.HOLDER.set(g.flow_holder)
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS or request.path in CLIENT_AUTHENTICATED:
         return
     origin = request.headers.get("Origin")
     if origin is not None:

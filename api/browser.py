@@ -11,6 +11,9 @@ and the browser binding that login flows are held by.
   and no Authorization header) must also send `X-CSRF-Token`, the token `GET /api/v1/auth/csrf` answers.
   The token is derived from the browser cookie (HttpOnly, so a page of another site can neither read the
   cookie nor the same-origin answer that carries the token).
+* Exceptions: exactly the OAuth endpoints that authenticate the client and never read a cookie
+  (`CLIENT_AUTHENTICATED`: token, introspection, revocation; issue 12, docs/login.md) skip the two checks
+  above; their callers are tax systems' back ends.
 * Browser binding: the browser cookie is what authz.flows.base.HOLDER holds for the request; a login flow
   started by a browser is bound to it, so a flow's session is delivered only to the browser that started
   it (login CSRF). A browser without the cookie gets one from /auth/csrf or when it starts a login.

@@ -10,6 +10,7 @@ Browser rules (docs/login.md): `/oauth/authorize` and `/oauth/logout` are top-le
 never read a cookie, so api/browser.protect lets them through (browser.CLIENT_AUTHENTICATED)."""
 from __future__ import annotations
 
+import logging
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
@@ -24,7 +25,7 @@ from authz.errors import AuthzError
 from authz.oidc import authorize, claims, grants, keys
 
 from .browser import session_cookie
-from .session import SESSION_SECURED, current_session, session_secured
+from .session import current_session, session_secured
 
 blp = Blueprint("oidc", __name__, description="Single sign-on: the portal as an OpenID Connect provider "
                 "(docs/sso.md). Token, introspection and revocation authenticate the client "
@@ -66,6 +67,9 @@ protected = ResourceProtector()
 
 
 def register(app, api, svc) -> None:
+    # Authlib logs whole tokens at DEBUG ("Issue token %r"): never below INFO here, whatever the root level
+    # (no token, code or session id ever reaches a log; ENGINEERING.md security baseline)
+    logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger("authlib").getEffectiveLevel()))
     app.extensions["oidc"] = Server(svc)
     protected.register_token_validator(grants.Bearer(svc))
     api.register_blueprint(blp)
@@ -213,6 +217,8 @@ class UserInfo(MethodView):
         except OAuth2Error as err:
             return _bearer_error(err)
         user = tok.get_user()
+        if user is None:  # the session ended between the check and now
+            return _bearer_error(OAuth2Error(error="invalid_token", status_code=401))
         client = tok.get_client().row
         return jsonify(claims.user_claims(client, user.person, user.session, tok.row.scope))
 
@@ -288,5 +294,3 @@ class Consent(MethodView):
         row = current_session()
         return authorize.grant_consent(_svc(), row.person.uid, row.person, body["client_id"], body["scope"])
 
-
-__all__ = ["blp", "consent_blp", "register", "SESSION_SECURED"]

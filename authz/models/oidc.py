@@ -69,6 +69,9 @@ class AuthorizationCode(Base):
     used_at = pw.DoubleField(null=True)
     replayed_at = pw.DoubleField(null=True)  # presented again after use: every token it issued is dead
 
+    class Meta:
+        indexes = ((("client", "nonce"), False),)  # the nonce-replay check (OpenIDCode.exists_nonce)
+
 
 class OidcToken(Base):
     """One issued access token (opaque) and its refresh token. `family` is the authorization code every

@@ -16,7 +16,6 @@ import hashlib
 import hmac
 
 from ..masking import mask_name, mask_uscc
-from ..vocab import Entry
 
 SCOPES = {
     "openid": "sub, sid, auth_time, acr (real-name level), amr (login factors)",

@@ -28,7 +28,7 @@ from authlib.oidc.core import AuthorizationCodeMixin
 from authlib.oidc.core.grants import OpenIDCode
 from authlib.oidc.core.util import create_half_hash
 
-from .. import sessions
+from .. import audit, sessions
 from ..db import database
 from ..errors import AuthzError
 from ..models import AuthorizationCode, LoginSession, OidcClient, OidcToken, Person
@@ -248,6 +248,9 @@ class CodeGrant(AuthorizationCodeGrant):
                                  nonce=data.get("nonce"), code_challenge=data.get("code_challenge"),
                                  code_challenge_method=data.get("code_challenge_method"), created_at=now,
                                  expires_at=now + svc.settings.oidc_code_seconds)
+        audit.record(svc, actor=user.person.uid, identity=user.session.role, domain=user.session.domain,
+                     action="oidc.authorize", target=f"oidc_client:{request.client.row.client_id}",
+                     detail={"scope": request.scope})
 
     def query_authorization_code(self, code, client):
         """Consume the code (one conditional UPDATE: one winner however many requests race); a second use
@@ -262,7 +265,9 @@ class CodeGrant(AuthorizationCodeGrant):
                    .where((AuthorizationCode.id == row.id) & AuthorizationCode.used_at.is_null()).execute()) == 1
             if not won:
                 AuthorizationCode.update(replayed_at=now).where(AuthorizationCode.id == row.id).execute()
-                revoke_family(svc, row.id)
+                revoked = revoke_family(svc, row.id)
+                audit.record(svc, actor=f"oidc_client:{client.row.client_id}", action="oidc.code_replayed",
+                             target=f"person:{row.person.uid}", outcome="refused", detail={"tokens_revoked": revoked})
                 return None
         if row.expires_at <= now:
             return None
@@ -295,7 +300,10 @@ class RefreshGrant(RefreshTokenGrant):
                           & OidcToken.revoked_at.is_null()).execute()) == 1
             if not won:
                 if row.refreshed_at is not None or OidcToken.get_by_id(row.id).refreshed_at is not None:
-                    revoke_family(svc, row.family_id)  # reuse of a rotated refresh token
+                    revoked = revoke_family(svc, row.family_id)  # reuse of a rotated refresh token
+                    audit.record(svc, actor=f"oidc_client:{client.row.client_id}", action="oidc.refresh_reused",
+                                 target=f"person:{row.person.uid}", outcome="refused",
+                                 detail={"tokens_revoked": revoked})
                 return None
         row.refreshed_at = None  # judged as it was when presented
         return tok if token_live(svc, row, "refresh") else None

@@ -63,15 +63,14 @@ class Server(AuthorizationServer):
         return issuer()
 
 
-protected = ResourceProtector()
-
-
 def register(app, api, svc) -> None:
     # Authlib logs whole tokens at DEBUG ("Issue token %r"): never below INFO here, whatever the root level
     # (no token, code or session id ever reaches a log; ENGINEERING.md security baseline)
     logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger("authlib").getEffectiveLevel()))
     app.extensions["oidc"] = Server(svc)
-    protected.register_token_validator(grants.Bearer(svc))
+    protector = ResourceProtector()  # one per app: a validator holds its app's service
+    protector.register_token_validator(grants.Bearer(svc))
+    app.extensions["oidc_bearer"] = protector
     api.register_blueprint(blp)
     api.register_blueprint(consent_blp)
 
@@ -96,9 +95,10 @@ def _live_session():
 
 def _return_to(drop_prompt: str, *, fresh_login: bool = False) -> str:
     """This authorize request as the page should come back to it: `drop_prompt` removed from `prompt`
-    (else the login or consent would be asked for again for ever); after a forced login, `max_age` is at
-    least the login flow's life so the fresh session satisfies it (the ID token's auth_time tells the
-    client exactly when the person logged in)."""
+    (else the login or consent would be asked for again for ever). After a login it sends the person to,
+    `max_age` is at least the login flow's life (AUTHZ_FLOW_TTL_MINUTES): the fresh session satisfies it,
+    a session the page failed to renew (an old one) does not, and the ID token's auth_time tells the
+    client exactly when the person logged in."""
     q = []
     for k, v in parse_qsl(request.query_string.decode(), keep_blank_values=True):
         if k == "prompt":
@@ -108,9 +108,9 @@ def _return_to(drop_prompt: str, *, fresh_login: bool = False) -> str:
         if k in ("max_age", "consent") and fresh_login:
             continue
         q.append((k, v))
-    if fresh_login and request.args.get("max_age") not in (None, ""):
+    if fresh_login:
         try:
-            asked = int(request.args["max_age"])
+            asked = int(request.args.get("max_age") or 0)
         except ValueError:
             asked = 0
         q.append(("max_age", str(max(asked, _svc().settings.flow_ttl_minutes * 60))))
@@ -213,7 +213,7 @@ class UserInfo(MethodView):
     def get(self):
         """UserInfo: the claims of the access token's scope (Authorization: Bearer azat_…)."""
         try:
-            tok = protected.acquire_token(["openid"])
+            tok = current_app.extensions["oidc_bearer"].acquire_token(["openid"])
         except OAuth2Error as err:
             return _bearer_error(err)
         user = tok.get_user()

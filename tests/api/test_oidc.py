@@ -274,7 +274,7 @@ def test_prompt_login_and_max_age_force_a_fresh_login(svc, browser, world):
     again (the return URL drops prompt=login so the fresh login is not asked for again)."""
     r = authorize(browser, RP(), prompt="login")
     assert r.status_code == 302 and r.headers["Location"].startswith("/login?return_to=")
-    assert "prompt" not in r.headers["Location"]
+    assert "prompt" not in r.headers["Location"] and "max_age%3D900" in r.headers["Location"]
     svc.clock.advance(minutes=5)
     r = authorize(browser, RP(), max_age="60")
     assert r.headers["Location"].startswith("/login?")
@@ -380,3 +380,22 @@ def test_rs256_key_signs_and_private_halves_never_reach_jwks(svc, client):
     assert any(k["kty"] == "RSA" for k in jwks["keys"])
     assert not any(p in k for k in jwks["keys"] for p in ("d", "p", "q", "dp", "dq", "qi"))
     assert "RS256" in repr(keys.signing(svc)) and "d" not in keys.signing(svc).__repr__().split()
+
+
+def test_return_to_after_a_forced_login_issues_the_code_and_an_unrenewed_session_does_not(svc, app, browser,
+                                                                                           world):
+    """OpenID Connect Core 3.1.2.1 (prompt=login) with the front-end contract (docs/sso.md): the page
+    logs the person in afresh and follows return_to, which issues the code with no second login; had the
+    page skipped the login and kept a session older than the login flow's life, return_to asks again."""
+    from urllib.parse import parse_qs, urlsplit
+    req = RP()
+    svc.clock.advance(minutes=16)
+    sessions.resolve(svc, world["raw"])  # the person is active; the session is 16 minutes old
+    loc = authorize(browser, req, prompt="login").headers["Location"]
+    back = parse_qs(urlsplit(loc).query)["return_to"][0]
+    assert back.startswith("/oauth/authorize?")
+    assert browser.get(back).headers["Location"].startswith("/login?")  # the old session does not do
+    raw, _ = portal_session(svc, world["person"], world["ident"])  # the page's fresh login
+    fresh = app.test_client()
+    fresh.set_cookie("authz_session", raw)
+    assert req.code_from(fresh.get(back).headers["Location"])

@@ -208,8 +208,12 @@ class Revoke(MethodView):
         return _server().create_endpoint_response(grants.Revocation.ENDPOINT_NAME)
 
 
-@blp.route("/oauth/userinfo")
+@blp.route("/oauth/userinfo", methods=["GET", "POST"])
 class UserInfo(MethodView):
+    def post(self):
+        """UserInfo by POST (OpenID Connect Core 5.3.1: GET and POST), the same answer."""
+        return self.get()
+
     def get(self):
         """UserInfo: the claims of the access token's scope (Authorization: Bearer azat_…)."""
         try:

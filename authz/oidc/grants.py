@@ -202,6 +202,19 @@ def find_token(svc, raw: str | None, hint: str | None = None) -> Token | None:
     return None
 
 
+def session_of_access_token(svc, raw: str) -> LoginSession:
+    """The live portal session behind an access token, for the check API (issue 12: "the check
+    endpoints accept an access token as well as a session id"); session_required for a token we never
+    issued, session_expired for one that no longer stands (`token_live`)."""
+    tok = find_token(svc, raw, "access_token")
+    if tok is None or tok.kind != "access":
+        raise AuthzError("session_required")
+    user = token_live(svc, tok.row, "access")
+    if user is None:
+        raise AuthzError("session_expired")
+    return user.session
+
+
 def token_generator(svc):
     """Authlib's token generator: opaque bearer tokens (see the module docstring for why not JWTs)."""
     def generate(grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):

@@ -399,3 +399,20 @@ def test_return_to_after_a_forced_login_issues_the_code_and_an_unrenewed_session
     fresh = app.test_client()
     fresh.set_cookie("authz_session", raw)
     assert req.code_from(fresh.get(back).headers["Location"])
+
+
+def test_check_session_accepts_an_access_token_and_follows_its_session(svc, browser, rp, world, client):
+    """Issue 12: the session check endpoint accepts a relying party's access token as well as a session
+    id, decides for the session's current identity, and answers expired once the portal session ended."""
+    from authz import clients as service_clients
+    key = {"Authorization": "Bearer " + service_clients.create("declaration-api", scopes="check")[1]}
+    t = tokens(browser, rp, world)
+    body = {"session": t["access_token"], "object": "biz.query", "action": "use"}
+    out = rp.post("/api/v1/check/session", json=body, headers=key).get_json()
+    assert out["allowed"] is True and out["session_status"] == "active" and out["identity_type"] == "tax_officer"
+    assert out["domain"] == f"ent:{USCC}"
+    sessions.end(svc, world["row"], sessions.EndReason.LOGOUT)
+    out = rp.post("/api/v1/check/session", json=body, headers=key).get_json()
+    assert out["allowed"] is False and out["session_status"] == "expired"
+    out = rp.post("/api/v1/check/session", json=body | {"session": "azat_unknown"}, headers=key).get_json()
+    assert out["session_status"] == "unknown"

@@ -44,7 +44,8 @@ def digest(raw: str) -> str:
 
 
 def password_stamp(person: Person) -> str:
-    """A digest of the person's password hash: a grant made under one password dies with it."""
+    """A digest of the person's password hash: a grant made under one password dies with it. (A future
+    rehash-on-login of unchanged passwords would end grants too: give it its own stamp column then.)"""
     return hashlib.sha256(b"authz-oidc-pw\x00" + (person.password_hash or "").encode()).hexdigest()
 
 

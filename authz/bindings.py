@@ -45,6 +45,11 @@ from .verification import Proof
 from .vocab import BindingState as S, Method, Party
 
 E_FACE = code("face_verification_required")
+E_EXISTS = code("binding_exists")
+LIVE = (S.PENDING, S.ACTIVE)  # at most one live binding per (person, enterprise, identity type), R-BIND-4
+# how the partial unique index binding_live_uniq (migration 4) names itself in an IntegrityError:
+# PostgreSQL by name, SQLite by its columns
+LIVE_INDEX_MARKS = ("binding_live_uniq", "binding.person_id, binding.enterprise_id, binding.role")
 
 UNSET = ...
 EVENT = "binding.changed"
@@ -240,7 +245,9 @@ def create(svc, person: Person, enterprise: Enterprise, role: str, *, by: Who, s
     """Create a binding as `by`: the enterprise and the person only pending ones (R-BIND-4, R-BIND-7,
     R-BIND-18), a source pending or active ones (R-BIND-1/2/3). `constraint` (refusable,
     withdrawable_online, source_ref) is the source's word on it (flows.integration.binding_constraints).
-    The function set is checked against the identity type's ceiling (R-BIND-4)."""
+    The function set is checked against the identity type's ceiling, and a second live (pending or
+    active) binding of the same person, enterprise and identity type is refused with binding_exists —
+    also when a concurrent create passed the check first (the partial unique index; R-BIND-4)."""
     from .directory import Directory
     by = _who(by)
     rule = CREATIONS[by.party]
@@ -255,22 +262,36 @@ def create(svc, person: Person, enterprise: Enterprise, role: str, *, by: Who, s
     if not origin:
         raise ValueError("a source names the binding's origin")
     fs = Directory(svc).check_function_set(role, enterprise, functions)
+    if live_binding(person, enterprise, role) is not None:
+        raise AuthzError(E_EXISTS)
     now = svc.clock.time()
-    with database.atomic():
-        b = Binding.create(person=person, enterprise=enterprise, domain=enterprise_domain(enterprise.uscc),
-                           role=role, functions=fs, valid_until=valid_until, state=state.value, origin=origin,
-                           initiated_by=initiated_by, sub_identity=sub_identity, created_at=now, updated_at=now,
-                           decided_at=now if state is S.ACTIVE else None)
-        if constraint is not None:
-            BindingConstraint.create(binding=b, created_at=now, **constraint)
-        b = Binding.get_by_id(b.id)
-        _audit(svc, by, rule.action, b, person.uid,
-               {"state": state.value, "origin": origin, "functions": fs, "valid_until": _iso(valid_until),
-                **(constraint or {}), **(detail or {})})
-        _publish(svc, b, "created", person.uid)
-        if state is S.ACTIVE:
-            _grants_changed(svc, person.uid, b.domain)
+    try:
+        with database.atomic():
+            b = Binding.create(person=person, enterprise=enterprise, domain=enterprise_domain(enterprise.uscc),
+                               role=role, functions=fs, valid_until=valid_until, state=state.value, origin=origin,
+                               initiated_by=initiated_by, sub_identity=sub_identity, created_at=now, updated_at=now,
+                               decided_at=now if state is S.ACTIVE else None)
+            if constraint is not None:
+                BindingConstraint.create(binding=b, created_at=now, **constraint)
+            b = Binding.get_by_id(b.id)
+            _audit(svc, by, rule.action, b, person.uid,
+                   {"state": state.value, "origin": origin, "functions": fs, "valid_until": _iso(valid_until),
+                    **(constraint or {}), **(detail or {})})
+            _publish(svc, b, "created", person.uid)
+            if state is S.ACTIVE:
+                _grants_changed(svc, person.uid, b.domain)
+    except peewee.IntegrityError as exc:
+        if not any(mark in str(exc) for mark in LIVE_INDEX_MARKS):
+            raise
+        raise AuthzError(E_EXISTS) from None  # a concurrent create won: the index backs the check (migration 4)
     return b
+
+
+def live_binding(person: Person, enterprise: Enterprise, role: str) -> Binding | None:
+    """The person's pending or active binding of this identity type in this enterprise, if any (R-BIND-4)."""
+    return (Binding.select().where((Binding.person == person.id) & (Binding.enterprise == enterprise.id)
+                                   & (Binding.role == role) & (Binding.state.in_([x.value for x in LIVE])))
+            .order_by(Binding.id).first())
 
 
 def transition(svc, b: Binding, to: S | str, *, by: Who, proof: Proof | None = None, reason: str = "",

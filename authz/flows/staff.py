@@ -41,7 +41,6 @@ from .integration import binding_constraints, sync_binding
 E_NOT_REGISTERED = code("staff_not_registered")
 E_RISK = code("risk_not_confirmed")
 E_VALID_PAST = code("validity_end_past")
-E_EXISTS = code("binding_exists")
 E_NOT_WITHDRAWABLE = code("binding_not_withdrawable")
 E_NOT_REFUSABLE = code("binding_not_refusable")
 E_SORT = code("bad_sort")
@@ -58,7 +57,6 @@ ASSIST = "ac.staff.assist_code"
 SYNC = "ac.staff.sync"
 SELF_PERMISSIONS = "ac.self.permissions"
 
-LIVE_STATES = ("pending", "active")
 HISTORY_STATES = ("deleted", "withdrawn", "refused", "ended")
 MAX_PAGE = 200
 MAX_BATCH = 100
@@ -290,20 +288,10 @@ def integration_marks(b: Binding) -> dict:
     return {"refusable": c.refusable, "withdrawable_online": c.withdrawable_online}
 
 
-def _live_duplicate(person: Person, ent: Enterprise, role: str) -> bool:
-    return Binding.select(Binding.id).where(
-        (Binding.person == person.id) & (Binding.enterprise == ent.id) & (Binding.role == role)
-        & (Binding.state.in_(LIVE_STATES))).exists()
-
-
 def create_pending(svc, person: Person, ent: Enterprise, role: str, *, by: bindings.Who,
                    functions: list[str] | None, valid_until: dt.date | None) -> Binding:
-    """Insert a pending binding unless the person already holds or awaits this identity type here.
-    Runs inside flow_transaction(lock_enterprise=ent.id), which serialises this check-then-insert.
-    (A partial unique index on binding(person_id, enterprise_id, role) WHERE state IN ('pending','active')
-    would make the database enforce it too; see the report.)"""
-    if _live_duplicate(person, ent, role):
-        raise AuthzError(E_EXISTS)
+    """A pending binding (the enterprise's add, R-BIND-4, or the person's application, R-BIND-7);
+    `bindings.create` refuses a second live one of the same identity type (binding_exists)."""
     return bindings.create(svc, person, ent, role, by=by, state="pending", functions=functions,
                            valid_until=valid_until)
 

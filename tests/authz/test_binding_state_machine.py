@@ -503,3 +503,27 @@ def test_one_home_scan_is_not_vacuous(tmp_path):
         "db.execute_sql('UPDATE binding SET state = 1')\nphone.save()\n")
     found = binding_writes_outside_home(tmp_path)
     assert [f.split(":")[1] for f in found] == ["1", "2", "3", "4", "5", "6"], found
+
+
+def test_R_BIND_4_one_live_binding_is_guarded_in_bindings_create_for_every_party(svc, w, directory, monkeypatch):
+    """R-BIND-4 / R-BIND-7 (issue 10 "one home"): whoever creates it — the enterprise, the person, a source —
+    a second pending or active binding of the same identity type for the same person in the same
+    enterprise is binding_exists; and when a concurrent create slipped past the check (simulated by
+    blinding it), the partial unique index still refuses it with binding_exists, not a 500."""
+    from authz import bindings
+    from authz.vocab import Party
+    p = directory.create_person("唯一测试", "resident_id", "360102199901019999", uid="p-once", registered=True)
+    first = bindings.create(svc, p, w.E, "invoice_officer", by=bindings.Who(Party.SOURCE, "service:hall"),
+                            state="active", origin="hall")
+    for who in (bindings.Who(Party.ENTERPRISE, "p-legal"), bindings.Who(Party.PERSON, "p-once"),
+                bindings.Who(Party.SOURCE, "service:core")):
+        with pytest.raises(AuthzError) as e:
+            bindings.create(svc, p, w.E, "invoice_officer", by=who, state="pending", origin="core_tax")
+        assert e.value.code == "binding_exists"
+    monkeypatch.setattr(bindings, "live_binding", lambda *a: None)  # the check lost the race
+    with pytest.raises(AuthzError) as e:
+        bindings.create(svc, p, w.E, "invoice_officer", by=bindings.Who(Party.ENTERPRISE, "p-legal"))
+    assert e.value.code == "binding_exists"
+    live = Binding.select().where((Binding.person == p.id) & (Binding.state.in_(["pending", "active"]))
+                                  & (Binding.role == "invoice_officer"))
+    assert [b.id for b in live] == [first.id]

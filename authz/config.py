@@ -92,6 +92,14 @@ class Settings:
     # ---- outbound events (issue 4, R-BIND-15): used with events_adapter = "http"
     events_webhook_url: str = ""
     events_webhook_secret: str = ""  # HMAC-SHA256 key of X-Authz-Signature (16+ characters)
+    # ---- OpenID Connect provider (issue 12, docs/sso.md)
+    oidc_issuer: str = ""  # the issuer URL (https://host); "" = the URL this request reached (development)
+    oidc_code_seconds: int = 60  # an authorization code's life (RFC 9700 §4.5, RFC 6749 §4.1.2: short)
+    oidc_access_token_seconds: int = 300  # an opaque access token's life; introspection answers at once anyway
+    oidc_id_token_seconds: int = 300  # an ID token's exp; a retired signing key stays published this long
+    oidc_key_lead_seconds: int = 3600  # a rotated-in key is published in JWKS this long before it signs
+    oidc_login_path: str = "/login"  # the web front end's login page (?return_to=<authorize URL>)
+    oidc_consent_path: str = "/consent"  # the web front end's consent page (?return_to=<authorize URL>)
 
     def __post_init__(self):
         problems = validate(self)

@@ -28,6 +28,13 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
     "invalid_identifier": (422, "标识符含有非法字符", "The identifier contains characters that are not allowed"),
     "policy_invalid": (422, "规则文件校验未通过，已保留上一版有效规则", "The rule file is invalid; the last good policy stays in force"),
     "client_exists": (409, "该服务调用方已存在", "A service client with this name already exists"),
+    # authz.oidc (issue 12)
+    "oidc_client_unknown": (404, "未找到该接入系统", "Unknown relying-party client"),
+    "oidc_redirect_uri_invalid": (422, "回调地址须为完整的 https 地址（开发环境可用 http://127.0.0.1 或 localhost），且不含片段",
+        "A redirect URI must be an absolute https URL (http only on 127.0.0.1 or localhost) without a fragment"),
+    "oidc_scope_unknown": (422, "申请的授权范围不存在或该系统无权申请",
+        "A scope is unknown or not allowed for this client"),
+    "oidc_key_alg": (422, "签名算法须为 ES256 或 RS256", "The signing algorithm must be ES256 or RS256"),
     # authz.bindings
     "face_verification_required": (403, "确认授权前请先完成人脸识别验证",
         "Confirming an authorisation needs a face verification first"),

@@ -185,7 +185,8 @@ RANGES: dict[str, tuple[int, int]] = {
     "code_max_attempts": (1, 20), "sms_quota": (1, 1000), "sms_window_minutes": (1, 1440),
     "sms_flow_max_sends": (1, 100), "sms_client_quota": (1, 1_000_000), "sms_client_window_minutes": (1, 1440),
     "lockout_failures": (1, 100), "flow_ttl_minutes": (1, 1440), "qr_ticket_seconds": (10, 3600),
-    "hall_code_days": (1, 365),
+    "hall_code_days": (1, 365), "oidc_code_seconds": (5, 600), "oidc_access_token_seconds": (30, 86_400),
+    "oidc_id_token_seconds": (30, 86_400), "oidc_key_lead_seconds": (0, 604_800),
 }
 # string settings with a closed set of values (an unknown adapter name would answer ready and 500 later)
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -233,6 +234,11 @@ def validate(st: "Settings") -> list[str]:
     for origin in filter(None, (o.strip() for o in st.web_origins.split(","))):
         if not _ORIGIN.match(origin):
             bad("web_origins", f"{origin!r} is not an origin (scheme://host[:port], no path)")
+    if st.oidc_issuer and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", st.oidc_issuer):
+        bad("oidc_issuer", "an http(s) URL without query or fragment (the issuer identifier, RFC 8414)")
+    for path_setting in ("oidc_login_path", "oidc_consent_path"):
+        if not re.fullmatch(r"/[A-Za-z0-9/_\-.]*", getattr(st, path_setting)):
+            bad(path_setting, "a path on this origin starting with / (no scheme, host or query)")
     if st.sms_adapter == "http" and not _HTTP_URL.match(st.sms_webhook_url):
         bad("sms_webhook_url", "AUTHZ_SMS_ADAPTER=http needs the gateway's http(s) URL")
     if st.human_check == "hmac" and not st.human_check_secret:

@@ -67,6 +67,8 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
         "The password must not contain white space"),
     "password_common": (422, "密码过于常见，请更换",
         "This password is too common; choose another"),
+    "password_predictable": (422, "密码由常见单词、拼音、姓氏或键盘序列加上可预测的数字（连续或重复数字、年份、日期、520、1314 等）组成，容易被猜中，请更换",
+        "The password is a common word, pinyin, surname or keyboard run plus predictable digits (a run, a repeat, a year, a date, 520, 1314 ...); it is easy to guess, choose another"),
     "password_mismatch": (422, "两次输入的密码不一致",
         "The two passwords differ"),
     "password_unchanged": (422, "新密码不能与原密码相同",

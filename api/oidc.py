@@ -187,8 +187,21 @@ class Authorize(MethodView):
         return _with_iss(server.create_authorization_response(grant=grant, grant_user=subject))
 
 
+class OAuthError(Schema):
+    """An OAuth 2.0 error answer (RFC 6749 §5.2, RFC 6750 §3): not the service's {code, …} shape, because
+    relying-party libraries read these fields."""
+    error = fields.String(required=True, metadata={"description": "invalid_client, invalid_token, …"})
+    error_description = fields.String()
+
+
+CLIENT_401 = dict(schema=OAuthError, description="Client authentication failed (invalid_client)")
+TOKEN_401 = dict(schema=OAuthError, description="No, an unknown or an inactive access token (invalid_token; "
+                                                  "WWW-Authenticate: Bearer)")
+
+
 @blp.route("/oauth/token", methods=["POST"])
 class TokenEndpoint(MethodView):
+    @blp.alt_response(401, **CLIENT_401)
     def post(self):
         """Token endpoint: authorization_code (+ code_verifier) and refresh_token grants (client-authenticated)."""
         return _server().create_token_response()
@@ -196,6 +209,7 @@ class TokenEndpoint(MethodView):
 
 @blp.route("/oauth/introspect", methods=["POST"])
 class Introspect(MethodView):
+    @blp.alt_response(401, **CLIENT_401)
     def post(self):
         """Token introspection (RFC 7662): active only while the token's portal session is live."""
         return _server().create_endpoint_response(grants.Introspection.ENDPOINT_NAME)
@@ -203,6 +217,7 @@ class Introspect(MethodView):
 
 @blp.route("/oauth/revoke", methods=["POST"])
 class Revoke(MethodView):
+    @blp.alt_response(401, **CLIENT_401)
     def post(self):
         """Token revocation (RFC 7009): a refresh token ends its whole grant."""
         return _server().create_endpoint_response(grants.Revocation.ENDPOINT_NAME)
@@ -210,10 +225,12 @@ class Revoke(MethodView):
 
 @blp.route("/oauth/userinfo", methods=["GET", "POST"])
 class UserInfo(MethodView):
+    @blp.alt_response(401, **TOKEN_401)
     def post(self):
         """UserInfo by POST (OpenID Connect Core 5.3.1: GET and POST), the same answer."""
         return self.get()
 
+    @blp.alt_response(401, **TOKEN_401)
     def get(self):
         """UserInfo: the claims of the access token's scope (Authorization: Bearer azat_…)."""
         try:

@@ -142,6 +142,9 @@ def serve(env: Env, port: int, host: str, workers: int, threads: int, demo: bool
     from . import demo as demo_data
 
     settings = env.get_settings()
+    if demo:
+        from .cli_dev import refuse_in_production
+        refuse_in_production(settings, "authz serve --demo")
     click.echo(f"database: {safe_url(settings.database_url)}")
     svc = Service(settings, clock=env.clock)
     try:

@@ -68,6 +68,7 @@ class Settings:
     app_callback_secrets: str = ""  # "taxapp:secret,iitapp:secret" for the production signed callbacks
     trusted_proxies: int = 0  # how many X-Forwarded-For hops to trust (0: ignore the header)
     default_language: str = "zh"
+    environment: str = "auto"  # auto: production when any production adapter is configured; development | production
     province: str = ""  # this deployment's province code (e.g. "36"): the default filter of pending lists (R-BIND-8)
     # ---- login and identity (issue 3)
     password_min_length: int = 8  # R-PWD-1 decision: 8-16, three of four classes, no white space
@@ -105,6 +106,25 @@ class Settings:
         problems = validate(self)
         if problems:
             raise ConfigError(problems)
+
+    @property
+    def production_reasons(self) -> list[str]:
+        """Why this configuration is production (empty: development). Production is an explicit
+        AUTHZ_ENVIRONMENT=production or any production adapter: development commands and pages refuse."""
+        out = []
+        if self.environment == "production":
+            out.append("AUTHZ_ENVIRONMENT=production")
+        out += [f"{env_name(n)}={getattr(self, n)}" for n in ("sms_adapter", "events_adapter")
+                if getattr(self, n) != "dev"]
+        if self.human_check != "off":
+            out.append(f"AUTHZ_HUMAN_CHECK={self.human_check}")
+        if self.app_callback_secrets:
+            out.append("AUTHZ_APP_CALLBACK_SECRETS set")
+        return out
+
+    @property
+    def production(self) -> bool:
+        return bool(self.production_reasons)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -192,6 +212,7 @@ RANGES: dict[str, tuple[int, int]] = {
 CHOICES: dict[str, tuple[str, ...]] = {
     "lockout_mode": ("midnight", "minutes"), "human_check": ("off", "hmac"), "sms_adapter": ("dev", "http"),
     "events_adapter": ("dev", "http"), "default_language": ("zh", "en"),
+    "environment": ("auto", "development", "production"),
 }
 SECRETS = ("human_check_secret", "events_webhook_secret", "app_callback_secrets")
 URLS_WITH_PASSWORDS = ("database_url", "redis_url")
@@ -239,6 +260,12 @@ def validate(st: "Settings") -> list[str]:
     for path_setting in ("oidc_login_path", "oidc_consent_path"):
         if not re.fullmatch(r"/[A-Za-z0-9/_\-.]*", getattr(st, path_setting)):
             bad(path_setting, "a path on this origin starting with / (no scheme, host or query)")
+    if st.environment == "production" and st.sms_adapter == "dev":
+        bad("sms_adapter", "AUTHZ_ENVIRONMENT=production needs a real SMS gateway (the dev outbox reaches no phone)")
+    if st.environment == "development" and st.production_reasons:
+        bad("environment", "development with production adapters ("
+            + ", ".join(st.production_reasons) + "): development commands would act on real people; "
+            "use auto or production")
     if st.sms_adapter == "http" and not _HTTP_URL.match(st.sms_webhook_url):
         bad("sms_webhook_url", "AUTHZ_SMS_ADAPTER=http needs the gateway's http(s) URL")
     if st.human_check == "hmac" and not st.human_check_secret:

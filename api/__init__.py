@@ -6,7 +6,7 @@ import time
 
 from flask import Flask, g, request
 
-from authz import logs
+from authz import logs, metrics
 from authz.config import Settings
 from authz.service import Service
 
@@ -88,9 +88,11 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         resp.headers.setdefault("Cache-Control", "no-store")
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        ops.REQUESTS.labels(endpoint, request.method, str(resp.status_code)).inc()
+        metrics.inc("authz_http_requests_total", endpoint=endpoint, method=request.method, status=str(resp.status_code))
         elapsed = time.perf_counter() - g.get("t0", time.perf_counter())
-        ops.LATENCY.labels(endpoint).observe(elapsed)
+        metrics.observe("authz_http_request_seconds", elapsed, endpoint=endpoint)
+        if service.enforcer is not None:
+            metrics.grant_loads(service.enforcer.grants.loads)
         resp.headers["X-Request-ID"] = logs.REQUEST_ID.get()
         # one access line per request: the route pattern and the path without its query (codes and tickets
         # travel in queries and paths of some steps; the pattern names the step, the ids stay out)

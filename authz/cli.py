@@ -179,9 +179,26 @@ def serve(env: Env, port: int, host: str, workers: int, threads: int, demo: bool
     os.environ["DATABASE_URL"] = settings.database_url
     os.environ["AUTHZ_MODEL_PATH"] = settings.model_path
     os.environ["AUTHZ_RULES_PATH"] = settings.rules_path
+    metrics_dir = prepare_metrics_dir(port)
     click.echo(f"starting gunicorn: http://{host}:{port} ({workers} workers × {threads} threads); "
                f"readiness at /readyz, documentation at /docs")
+    click.echo(f"metrics of every worker summed at /metrics (files in {metrics_dir})")
     run_gunicorn({"bind": f"{host}:{port}", "workers": workers, "threads": threads})
+
+
+def prepare_metrics_dir(port: int) -> str:
+    """An empty PROMETHEUS_MULTIPROC_DIR for this server's workers (authz.metrics): set before gunicorn
+    forks them, emptied at every start so a restart does not add up the previous run's samples. An
+    operator's own PROMETHEUS_MULTIPROC_DIR is used as given."""
+    import shutil
+    import tempfile
+    d = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not d:
+        d = os.path.join(tempfile.gettempdir(), f"authz-metrics-{os.getuid()}-{port}")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = d
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d, exist_ok=True)
+    return d
 
 
 def run_gunicorn(options: dict) -> None:
@@ -192,9 +209,11 @@ def run_gunicorn(options: dict) -> None:
         def load_config(self):
             # control_socket_disable: gunicorn >= 24 opens ~/.gunicorn/gunicorn.ctl, which a second
             # instance on the same host would fight over; nothing here uses it.
+            from . import metrics
             defaults = {"worker_class": "gthread", "preload_app": False, "proc_name": "authz",
                         "timeout": 30, "graceful_timeout": 10, "errorlog": "-", "loglevel": "info",
-                        "control_socket_disable": True}
+                        "control_socket_disable": True,
+                        "child_exit": lambda server, worker: metrics.worker_exited(worker.pid)}
             for k, v in {**defaults, **options}.items():
                 if k in self.cfg.settings:
                     self.cfg.set(k, v)

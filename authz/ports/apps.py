@@ -16,21 +16,23 @@ E_APP_SIGNATURE = code("app_signature_invalid")
 E_APP_UNKNOWN = code("app_unknown")
 
 
-def parse_secrets(raw: str) -> dict[str, str]:
-    """'taxapp:s1,iitapp:s2' -> {'taxapp': 's1', 'iitapp': 's2'}."""
-    out = {}
+def parse_secrets(raw: str) -> dict[str, tuple[str, ...]]:
+    """'taxapp:s1,iitapp:s2,taxapp:s0' -> {'taxapp': ('s1', 's0'), 'iitapp': ('s2',)}: an app may have two
+    secrets while its back end switches from the old to the new one (docs/operations.md, key rotation)."""
+    out: dict[str, tuple[str, ...]] = {}
     for part in (raw or "").split(","):
         name, _, secret = part.strip().partition(":")
         if name and secret:
-            out[name] = secret
+            out[name] = out.get(name, ()) + (secret,)
     return out
 
 
 class CallbackVerifier:
-    """Production adapter: authenticates an app's callback by its per-app HMAC secret."""
+    """Production adapter: authenticates an app's callback by its per-app HMAC secret (any of its
+    configured secrets, so a secret can be rotated without refusing callbacks in between)."""
 
-    def __init__(self, secrets: dict[str, str], max_skew: float = 300):
-        self.secrets = secrets
+    def __init__(self, secrets: dict[str, tuple[str, ...] | str], max_skew: float = 300):
+        self.secrets = {app: (v,) if isinstance(v, str) else tuple(v) for app, v in secrets.items()}
         self.max_skew = max_skew
 
     @staticmethod
@@ -40,11 +42,13 @@ class CallbackVerifier:
     def verify(self, app: str, body: bytes, timestamp: str | None, signature: str | None, now: float) -> None:
         if app not in APPS:
             raise AuthzError(E_APP_UNKNOWN)
-        secret = self.secrets.get(app)
+        secrets = self.secrets.get(app) or ()
         try:
             fresh = abs(now - float(timestamp or "x")) <= self.max_skew
         except ValueError:
             fresh = False
-        expected = self.signature(secret or "no-secret-configured", timestamp or "", body)
-        if not (secret and fresh and hmac.compare_digest(expected, signature or "")):
+        # every configured secret is tried (no early exit), so the time says nothing about which matched
+        matches = [hmac.compare_digest(self.signature(s, timestamp or "", body), signature or "")
+                   for s in secrets or ("no-secret-configured",)]
+        if not (secrets and fresh and any(matches)):
             raise AuthzError(E_APP_SIGNATURE)

@@ -127,3 +127,29 @@ def test_R_LOGIN_7_production_signed_callback(svc, world):
     assert post("taxapp", "tax-secret-1").get_json()["code"] == "ticket_used"
     done = client.get(f"/api/v1/auth/qr/{q['flow']}")
     assert done.get_json()["state"] == "done" and client.get("/api/v1/account/session").get_json()["person"] == "p-plain"
+
+
+def test_R_LOGIN_7_callback_secret_rotation_accepts_old_and_new_until_the_old_is_removed(svc, world):
+    """R-LOGIN-7, issue 13 (key rotation): with two secrets for one app (new first, old second) a callback
+    signed with either is accepted, so the app's back end can switch without a refused scan; once the
+    old one is removed from AUTHZ_APP_CALLBACK_SECRETS it is refused; another app's secret never works."""
+    from api import create_app
+    from authz.ports.apps import CallbackVerifier
+
+    def client_with(secrets):
+        svc.settings = svc.settings.with_(app_callback_secrets=secrets)
+        svc.ports = None
+        return create_app(service=svc).test_client()
+
+    def scan(client, secret):
+        q = client.post("/api/v1/auth/qr", json={}).get_json()
+        body = json.dumps({"ticket": q["ticket"], "person": "p-plain", "entry": "personal"}).encode()
+        ts = str(int(svc.clock.time()))
+        return client.post("/api/v1/apps/taxapp/callback", data=body, content_type="application/json",
+                           headers={"X-Authz-Timestamp": ts,
+                                    "X-Authz-Signature": CallbackVerifier.signature(secret, ts, body)}).status_code
+    both = client_with("taxapp:tax-new-2027,taxapp:tax-old-2026,iitapp:iit-secret-2")
+    assert scan(both, "tax-new-2027") == 200 and scan(both, "tax-old-2026") == 200
+    assert scan(both, "iit-secret-2") == 401
+    only_new = client_with("taxapp:tax-new-2027,iitapp:iit-secret-2")
+    assert scan(only_new, "tax-new-2027") == 200 and scan(only_new, "tax-old-2026") == 401

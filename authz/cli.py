@@ -392,14 +392,15 @@ def policy_lint(env: Env, file: str | None, model_file: str | None, as_json: boo
                f"{len(index.roles)} identity types, {len(index.kind_links)} kind links")
 
 
-def _http(method: str, url: str, key: str | None, body: dict | None = None) -> tuple[int, dict]:
+def _http(method: str, url: str, key: str | None, body: dict | None = None,
+          headers: dict | None = None) -> tuple[int, dict]:
     """Call the running service (stdlib only); returns (status, JSON body)."""
     if not key:
         raise click.UsageError("--key (or AUTHZ_KEY) is required with --url")
     if urlparse(url).scheme not in ("http", "https"):
         raise click.UsageError(f"--url must be an http:// or https:// address, not {url!r}")
     data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
-    headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+    headers = {"Authorization": f"Bearer {key}", "Accept": "application/json", **(headers or {})}
     if data is not None:
         headers["Content-Type"] = "application/json"
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
@@ -447,7 +448,7 @@ def diff_json(old: pol.PolicyIndex, new: pol.PolicyIndex, old_label: str, new_la
         fn = index.functions.get(r[3]) if r[0] == "p" else None
         return {"kind": r[0], "rule": ", ".join(r), "line": lines[r], "label_zh": fn.zh if fn else "",
                 "label_en": fn.en if fn else ""}
-    return {"old": old_label, "new": new_label,
+    return {"old": old_label, "new": new_label, "old_digest": old.digest, "new_digest": new.digest,
             "added": [row(r, b, new) for r in sorted(set(b) - set(a))],
             "removed": [row(r, a, old) for r in sorted(set(a) - set(b))]}
 
@@ -516,16 +517,22 @@ def policy_diff(env: Env, files: tuple[str, ...], url: str | None, key: str | No
 @click.option("--key", envvar="AUTHZ_KEY", help="Service key with the policy scope (or AUTHZ_KEY)")
 @click.option("--force", is_flag=True,
               help="Apply a file that removes more than half of the rule lines in force (an empty file: all)")
+@click.option("--expect", metavar="DIGEST",
+              help="Reload only if this policy (the in-force digest your diff was against, `policy diff --json`) "
+                   "is still in force: another author's reload in between is refused (HTTP If-Match)")
 @click.pass_obj
-def policy_reload(env: Env, file: str | None, url: str | None, key: str | None, force: bool) -> None:
+def policy_reload(env: Env, file: str | None, url: str | None, key: str | None, force: bool,
+                  expect: str | None) -> None:
     """Validate a rule file and put it in force; a broken file, or one removing most of the rules in force
-    (unless --force), is refused and nothing changes."""
+    (unless --force), is refused and nothing changes; so is one whose --expect digest is no longer in force."""
     settings = env.get_settings()
     path = file or settings.rules_path
     text = read_text(path)
     if url:
         body = {"source": text, "force": True} if force else {"source": text}
-        status, payload = _http("PUT", _policy_url(url), key, body)
+        status, payload = _http("PUT", _policy_url(url), key, body, {"If-Match": f'"{expect}"'} if expect else None)
+        if status == 412:
+            _changed_meanwhile(payload.get("errors") or {})
         if status == 409 and payload.get("code") == pol.E_MASS_REMOVAL:
             _mass_removal(payload.get("message", ""))
         if status == 422 and isinstance(payload.get("errors"), list):
@@ -553,7 +560,11 @@ def policy_reload(env: Env, file: str | None, url: str | None, key: str | None, 
         except AuthzError as exc:
             _mass_removal(exc.message("en"))
         try:
-            index, diff = policystore.install(settings.model_path, text, by="cli")
+            index, diff = policystore.install(settings.model_path, text, by="cli", expect=expect)
+        except AuthzError as exc:
+            if exc.code != policystore.E_CHANGED:
+                raise
+            _changed_meanwhile(exc.errors or {})
         except pol.PolicyInvalid as exc:  # the model itself is broken
             print_lint_errors([(settings.model_path if e.line == 0 else path, e) for e in exc.errors])
             sys.exit(1)
@@ -564,6 +575,13 @@ def policy_reload(env: Env, file: str | None, url: str | None, key: str | None, 
         print_diff(current, index, "previous policy", path)
     click.echo(f"installed {path}: policy {index.digest[:12]} in force; running workers apply it within "
                f"{settings.change_poll_ms} ms")
+
+
+def _changed_meanwhile(errors: dict) -> None:
+    click.echo(f"refused: the policy in force is {str(errors.get('in_force'))[:12]}, not the {str(errors.get('expected'))[:12]} "
+               "you expected (another reload happened); nothing changed", err=True)
+    click.echo("run `authz policy diff` again against what is in force now", err=True)
+    sys.exit(1)
 
 
 def _mass_removal(message: str) -> None:

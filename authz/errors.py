@@ -303,6 +303,9 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
     # authz.flows.stepup
     "person_inactive": (403, "该账户已注销或不可用",
         "This account is deregistered or unavailable"),
+    # authz.policystore
+    "policy_changed": (412, "规则文件已被他人更新，请重新比对（policy diff）后再提交",
+        "The rule file in force changed since you read it (If-Match); diff again and resubmit"),
     # authz.policy
     "model_not_honoured": (422, "model.conf [{section}] 中的 {key} 与鉴权引擎实际执行的定义不一致（文件：{found}；引擎执行：{honoured}），该修改不会生效，已拒绝此模型",
         "{key} in [{section}] of model.conf is not what the enforcer implements (file: {found}; enforcer: {honoured}); the edit would be silently ignored, so the model is refused"),

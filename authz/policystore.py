@@ -15,7 +15,10 @@ from . import changes
 from . import policy as pol
 from .casbin_adapter import PeeweeAdapter
 from .db import database
+from .errors import AuthzError, code
 from .models import PolicyState
+
+E_CHANGED = code("policy_changed")
 
 
 def load_current() -> pol.PolicyIndex | None:
@@ -24,9 +27,13 @@ def load_current() -> pol.PolicyIndex | None:
     return pol.parse(row.source) if row else None
 
 
-def install(model_path: str, text: str, by: str = "") -> tuple[pol.PolicyIndex, pol.PolicyDiff | None]:
+def install(model_path: str, text: str, by: str = "", *, expect: str | None = None
+            ) -> tuple[pol.PolicyIndex, pol.PolicyDiff | None]:
     """Validate and put `text` in force; returns the new index and the diff from the previous one.
-    Raises policy.PolicyInvalid (nothing changed) when the file has errors."""
+    Raises policy.PolicyInvalid (nothing changed) when the file has errors. With `expect` (the digest the
+    author read, HTTP If-Match), the install happens only if that digest is still in force, checked in
+    the install's own transaction (the row stays locked until commit), else 412 policy_changed: two
+    authors cannot overwrite each other."""
     model_errors = pol.check_model(model_path)
     if model_errors:
         raise pol.PolicyInvalid(model_errors)
@@ -36,6 +43,13 @@ def install(model_path: str, text: str, by: str = "") -> tuple[pol.PolicyIndex, 
     for ptype, values in index.casbin_lines():
         model.model[ptype[0]][ptype].policy.append(values)
     with database.atomic():
+        if expect is not None:
+            held = (PolicyState.update(loaded_by=PolicyState.loaded_by)
+                    .where((PolicyState.id == 1) & (PolicyState.digest == expect)).execute())
+            if held != 1:
+                current = PolicyState.get_or_none(PolicyState.id == 1)
+                raise AuthzError(E_CHANGED, errors={"in_force": current.digest if current else None,
+                                                    "expected": expect})
         PeeweeAdapter(with_bindings=False).save_policy(model)
         PolicyState.insert(id=1, digest=index.digest, source=text, loaded_at=time.time(), loaded_by=by) \
             .on_conflict(conflict_target=[PolicyState.id],

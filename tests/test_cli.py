@@ -530,3 +530,16 @@ def test_policy_commands_answer_json_with_meaningful_exit_codes(cli, svc, tmp_pa
     denied = cli("policy", "explain", d["subject"], d["domain"], d["object"], d["action"], "--json")
     body = json.loads(denied.stdout)
     assert denied.exit_code == 1 and body["allowed"] is False and body["reason"] == "not_in_function_set"
+
+
+def test_reload_with_a_stale_expect_is_refused_and_changes_nothing(cli, svc, tmp_path):
+    """Issue 13 (two authors): `policy reload --expect DIGEST` installs only while DIGEST is in force; the
+    digest to expect is the `old_digest` of `policy diff --json`."""
+    new = write(tmp_path, "new.csv", without(INVOICE_QUERY))
+    diff = json.loads(cli("policy", "diff", new, "--json").stdout)
+    stale = cli("policy", "reload", new, "--expect", "0" * 64)
+    assert stale.exit_code == 1 and "another reload happened" in stale.output
+    from authz import policystore
+    assert policystore.load_current().digest == diff["old_digest"]  # nothing was installed
+    done = cli("policy", "reload", new, "--expect", diff["old_digest"])
+    assert done.exit_code == 0, done.output

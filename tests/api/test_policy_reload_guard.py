@@ -136,3 +136,45 @@ def test_issue_10_R_AUTHZ_4_reload_over_a_model_the_enforcer_ignores_is_refused(
         assert r.status_code == 422 and r.get_json()["code"] == "policy_invalid"
         assert [e["code"] for e in r.get_json()["errors"]] == ["model_not_honoured"]
     _unchanged(client, h, svc, before)
+
+
+def _one_rule_less(src: str) -> str:
+    lines = src.splitlines()
+    drop = next(i for i, line in enumerate(lines) if line.startswith("p, invoice_officer"))
+    return "\n".join(lines[:drop] + lines[drop + 1:]) + "\n"
+
+
+def test_R_AUTHZ_4_two_authors_cannot_overwrite_each_other(client, world, h, svc):
+    """R-AUTHZ-4 + issue 13 (ETag / If-Match on the rule file): GET answers the digest as ETag; a PUT with
+    If-Match reloads only while that digest is in force. Author A and author B both diffed against the
+    same policy; A reloads first; B's reload (and B's dry run) answers 412 policy_changed naming what is in
+    force, and A's file stays."""
+    r = client.get("/api/v1/policy", headers=h)
+    etag, source = r.headers["ETag"], r.get_json()["source"]
+    assert etag == f'"{r.get_json()["digest"]}"'
+    file_a = _one_rule_less(source)
+    file_b = source.rstrip("\n") + "\np, invoice_officer, kind:enterprise, biz.certificate, use\n"
+    a = client.put("/api/v1/policy", json={"source": file_a}, headers={**h, "If-Match": etag})
+    assert a.status_code == 200, a.get_json()
+    for body in ({"source": file_b}, {"source": file_b, "dry_run": True}):
+        b = client.put("/api/v1/policy", json=body, headers={**h, "If-Match": etag})
+        assert b.status_code == 412 and b.get_json()["code"] == "policy_changed"
+        assert b.get_json()["errors"] == {"in_force": a.get_json()["digest"], "expected": etag.strip('"')}
+    assert _in_force(client, h)["source"] == file_a and svc.enforcer.index.digest == a.get_json()["digest"]
+    # B diffs again against what is in force now, and reloads with the new ETag
+    fresh = client.get("/api/v1/policy", headers=h).headers["ETag"]
+    b = client.put("/api/v1/policy", json={"source": file_b}, headers={**h, "If-Match": fresh})
+    assert b.status_code == 200
+
+
+def test_R_AUTHZ_4_if_match_is_checked_inside_the_install_transaction(svc, world):
+    """The check and the write are one transaction (policystore.install): of two installs expecting the same
+    digest, run back to back below the API, only the first lands."""
+    from authz import policystore
+    from authz.errors import AuthzError
+    before = policystore.load_current()
+    src = (svc.db.execute_sql("SELECT source FROM policy_state WHERE id = 1").fetchone()[0])
+    policystore.install(svc.settings.model_path, _one_rule_less(src), by="a", expect=before.digest)
+    with pytest.raises(AuthzError) as e:
+        policystore.install(svc.settings.model_path, src + "\n# b\n", by="b", expect=before.digest)
+    assert e.value.code == "policy_changed" and e.value.status == 412

@@ -475,6 +475,45 @@ def print_diff(old: pol.PolicyIndex, new: pol.PolicyIndex, old_label: str, new_l
     return len(added), len(removed)
 
 
+@policy.command("test")
+@click.argument("files", nargs=-1, metavar="[ASSERTIONS.csv]...")
+@click.option("--rules", "rules_file", help="Rule file under test (default: the configured one)")
+@click.option("--model", "model_file", help="model.conf (default: the configured one)")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: passed, failed [{file, line, assertion, got}]")
+@click.pass_obj
+def policy_test(env: Env, files: tuple[str, ...], rules_file: str | None, model_file: str | None,
+                as_json: bool) -> None:
+    """Run assertion files (default: policies/tests.csv beside the rule file) against a rule file: exit 0
+    when every assertion holds, 1 when one fails, 2 when a file is broken (authz/policytest.py)."""
+    from . import policytest
+    settings = env.get_settings()
+    rules_path = rules_file or settings.rules_path
+    model_path = model_file or settings.model_path
+    index = parse_or_exit(rules_path, read_text(rules_path), status=2, as_json=as_json)
+    paths = list(files) or [str(Path(rules_path).with_name("tests.csv"))]
+    passed, failed = 0, []
+    for path in paths:
+        try:
+            results = policytest.run(model_path, index, read_text(path))
+        except policytest.AssertionFileInvalid as exc:
+            for line, message in exc.errors:
+                click.echo(f"{path}:{line}: {message}", err=True)
+            sys.exit(2)
+        for r in results:
+            if r.ok:
+                passed += 1
+            else:
+                failed.append({"file": path, "line": r.assertion.line, "assertion": r.assertion.text(),
+                               "got": "allow" if r.got else "deny"})
+    if as_json:
+        click.echo(json.dumps({"rules": rules_path, "passed": passed, "failed": failed}, ensure_ascii=False, indent=2))
+    else:
+        for f in failed:
+            click.echo(f"{f['file']}:{f['line']}: FAILED {f['assertion']} (got {f['got']})")
+        click.echo(f"{passed} passed, {len(failed)} failed ({rules_path})")
+    sys.exit(1 if failed else 0)
+
+
 @policy.command("diff")
 @click.argument("files", nargs=-1, metavar="[OLD] NEW")
 @click.option("--url", help="Compare with the policy in force in a running service (needs --key)")

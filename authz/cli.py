@@ -616,6 +616,67 @@ def policy_reload(env: Env, file: str | None, url: str | None, key: str | None, 
                f"{settings.change_poll_ms} ms")
 
 
+@policy.command("history")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="A JSON list: digest, loaded_at, loaded_by, added, removed, note")
+@click.pass_obj
+def policy_history(env: Env, limit: int, as_json: bool) -> None:
+    """Every rule file put in force, newest first: when, by whom, how many lines it added and removed."""
+    with open_service(env):
+        rows = policystore.history(limit)
+    out = [{"digest": r.digest, "loaded_at": dt.datetime.fromtimestamp(r.loaded_at, tz=SHANGHAI).isoformat(),
+            "loaded_by": r.loaded_by, "added": r.added, "removed": r.removed, "note": r.note} for r in rows]
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    for n, r in enumerate(out):
+        mark = "in force" if n == 0 else f"-{n}"
+        click.echo(f"{mark:>9}  {r['digest'][:12]}  {r['loaded_at'][:19]}  {r['loaded_by']:<24} "
+                   f"+{r['added']} -{r['removed']}  {r['note']}".rstrip())
+
+
+@policy.command("rollback")
+@click.argument("digest", required=False)
+@click.option("--steps", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="Without DIGEST: go back this many installs")
+@click.option("--force", is_flag=True, help="Also when it removes more than half of the rule lines in force")
+@click.pass_obj
+def policy_rollback(env: Env, digest: str | None, steps: int, force: bool) -> None:
+    """Put an earlier rule file back in force: DIGEST from `policy history` (6+ characters), or the one
+    --steps installs back (default: the previous one). It goes through the same install as a reload (lint,
+    removal guard, history, every worker follows) and shows the effective diff."""
+    settings = env.get_settings()
+    with open_service(env) as svc:
+        try:
+            entry = policystore.earlier(digest or f"-{steps}")
+        except AuthzError as exc:
+            raise click.ClickException(exc.message("en"))
+        current = policystore.load_current()
+        if current is not None and current.digest == entry.digest:
+            click.echo(f"policy {entry.digest[:12]} is already in force; nothing changed")
+            return
+        new = parse_or_exit(f"history {entry.digest[:12]}", entry.source)
+        try:
+            pol.guard_removal(current, new, force=force)
+        except AuthzError as exc:
+            _mass_removal(exc.message("en"))
+        try:
+            index, diff = policystore.install(settings.model_path, entry.source, by="cli",
+                                              expect=current.digest if current else None,
+                                              note=f"rollback to {entry.digest[:12]}")
+        except AuthzError as exc:
+            if exc.code != policystore.E_CHANGED:
+                raise
+            _changed_meanwhile(exc.errors or {})
+        audit.record(svc, actor="cli", action="policy.rollback", target=index.digest,
+                     detail={"to": entry.digest, "added": len(diff.added) if diff else 0,
+                             "removed": len(diff.removed) if diff else 0, "forced": force})
+    if diff is not None:
+        print_diff(current, index, "policy in force", f"history {entry.digest[:12]}")
+    click.echo(f"rolled back: policy {index.digest[:12]} in force; running workers apply it within "
+               f"{settings.change_poll_ms} ms")
+
+
 def _changed_meanwhile(errors: dict) -> None:
     click.echo(f"refused: the policy in force is {str(errors.get('in_force'))[:12]}, not the {str(errors.get('expected'))[:12]} "
                "you expected (another reload happened); nothing changed", err=True)

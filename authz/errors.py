@@ -304,6 +304,7 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
     "person_inactive": (403, "该账户已注销或不可用",
         "This account is deregistered or unavailable"),
     # authz.policystore
+    "policy_history_unknown": (404, "规则文件历史中没有“{ref}”", "No rule file {ref} in the policy history"),
     "policy_changed": (412, "规则文件已被他人更新，请重新比对（policy diff）后再提交",
         "The rule file in force changed since you read it (If-Match); diff again and resubmit"),
     # authz.policy

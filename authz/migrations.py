@@ -57,6 +57,15 @@ def _oidc(db: pw.Database) -> None:
     add_column(db, models.LoginSession, "factors")
 
 
+def _policy_history(db: pw.Database) -> None:
+    """The history table, seeded with the rule file in force (its first entry, by whoever loaded it)."""
+    db.create_tables([models.PolicyHistory], safe=True)
+    row = models.PolicyState.get_or_none(models.PolicyState.id == 1)
+    if row is not None and not models.PolicyHistory.select().exists():
+        models.PolicyHistory.create(digest=row.digest, source=row.source, loaded_at=row.loaded_at,
+                                    loaded_by=row.loaded_by, note="in force at upgrade")
+
+
 STEPS: list[Step] = [
     (1, "initial schema", create_tables("SchemaVersion", "Person", "Document", "Phone", "Enterprise", "Binding",
                                         "Agreement", "AgreementAgent", "ServiceClient", "PolicyRule", "PolicyState",
@@ -69,6 +78,7 @@ STEPS: list[Step] = [
     (6, "drop the binding indexes that composite indexes make redundant", _drop_redundant_binding_indexes),
     (7, "OpenID Connect provider: clients, signing keys, consents, codes, tokens; session factors", _oidc),
     (8, "audit rows name the request that wrote them", lambda db: add_column(db, models.AuditLog, "request_id")),
+    (9, "policy history", _policy_history),
 ]
 
 

@@ -16,9 +16,10 @@ from . import policy as pol
 from .casbin_adapter import PeeweeAdapter
 from .db import database
 from .errors import AuthzError, code
-from .models import PolicyState
+from .models import PolicyHistory, PolicyState
 
 E_CHANGED = code("policy_changed")
+E_NO_ENTRY = code("policy_history_unknown")
 
 
 def load_current() -> pol.PolicyIndex | None:
@@ -27,7 +28,7 @@ def load_current() -> pol.PolicyIndex | None:
     return pol.parse(row.source) if row else None
 
 
-def install(model_path: str, text: str, by: str = "", *, expect: str | None = None
+def install(model_path: str, text: str, by: str = "", *, expect: str | None = None, note: str = ""
             ) -> tuple[pol.PolicyIndex, pol.PolicyDiff | None]:
     """Validate and put `text` in force; returns the new index and the diff from the previous one.
     Raises policy.PolicyInvalid (nothing changed) when the file has errors. With `expect` (the digest the
@@ -56,7 +57,31 @@ def install(model_path: str, text: str, by: str = "", *, expect: str | None = No
                          update={PolicyState.digest: index.digest, PolicyState.source: text,
                                  PolicyState.loaded_at: time.time(), PolicyState.loaded_by: by}).execute()
         changes.record("policy", index.digest)
-    return index, (pol.diff(previous, index) if previous else None)
+        d = pol.diff(previous, index) if previous else None
+        PolicyHistory.create(digest=index.digest, source=text, loaded_at=time.time(), loaded_by=by,
+                             added=len(d.added) if d else len(index.rules), removed=len(d.removed) if d else 0,
+                             note=note[:200])
+    return index, d
+
+
+def history(limit: int = 50) -> list[PolicyHistory]:
+    """The newest `limit` entries of the rule-file history, newest first."""
+    return list(PolicyHistory.select().order_by(PolicyHistory.id.desc()).limit(limit))
+
+
+def earlier(ref: str) -> PolicyHistory:
+    """The history entry `ref` names: a digest (or its first 6+ characters), or `-N` (N installs back)."""
+    if ref.startswith("-") and ref[1:].isdigit():
+        rows = list(PolicyHistory.select().order_by(PolicyHistory.id.desc()).limit(int(ref[1:]) + 1))
+        if len(rows) <= int(ref[1:]):
+            raise AuthzError(E_NO_ENTRY, ref=ref)
+        return rows[-1]
+    if len(ref) >= 6 and all(c in "0123456789abcdef" for c in ref):
+        row = (PolicyHistory.select().where(PolicyHistory.digest.startswith(ref))
+               .order_by(PolicyHistory.id.desc()).first())
+        if row is not None:
+            return row
+    raise AuthzError(E_NO_ENTRY, ref=ref)
 
 
 def ensure_installed(model_path: str, rules_path: str) -> pol.PolicyIndex:

@@ -543,3 +543,29 @@ def test_reload_with_a_stale_expect_is_refused_and_changes_nothing(cli, svc, tmp
     assert policystore.load_current().digest == diff["old_digest"]  # nothing was installed
     done = cli("policy", "reload", new, "--expect", diff["old_digest"])
     assert done.exit_code == 0, done.output
+
+
+# ---------------------------------------------------------------------------------------------- history
+def test_policy_history_lists_every_install_and_rollback_restores_an_earlier_one(cli, svc, tmp_path):
+    """Issue 13 (policy authors): every rule file put in force is in the history with who, when and the
+    effective line counts; `policy rollback` (the previous one, or a digest) puts the previous source back in force through
+    the same install (history row, every worker follows), and the rollback is itself history."""
+    from authz import policystore
+    first = policystore.load_current().digest
+    new = write(tmp_path, "new.csv", without(INVOICE_QUERY))
+    assert cli("policy", "reload", new).exit_code == 0
+    second = policystore.load_current().digest
+    rows = json.loads(cli("policy", "history", "--json").stdout)
+    assert [r["digest"] for r in rows[:2]] == [second, first]
+    assert rows[0]["loaded_by"] == "cli" and rows[0]["removed"] == 1 and rows[0]["added"] == 0
+
+    back = cli("policy", "rollback")
+    assert back.exit_code == 0, back.output
+    assert f"+ {INVOICE_QUERY}" in back.stdout
+    assert policystore.load_current().digest == first
+    rows = json.loads(cli("policy", "history", "--json").stdout)
+    assert rows[0]["digest"] == first and rows[0]["note"] == f"rollback to {first[:12]}"
+    assert cli("policy", "rollback", second[:8]).exit_code == 0 and policystore.load_current().digest == second
+    unknown = cli("policy", "rollback", "abcdef0123")
+    assert unknown.exit_code == 1 and "No rule file abcdef0123" in unknown.output
+    assert cli("policy", "rollback", "--steps", "99").exit_code == 1

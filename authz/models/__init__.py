@@ -6,7 +6,7 @@
 * `authorisation`: Binding, BindingConstraint, Agreement, AgreementAgent
 * `flow`: Flow, VerificationCode, ScanTicket, SmsOutbox
 * `session`: LoginSession, LoginLog, CounterRow
-* `policy`: PolicyRule, PolicyState, ChangeLog
+* `policy`: PolicyRule, PolicyState, PolicyHistory, ChangeLog
 * `integration`: ServiceClient, OutboxEvent
 * `audit`: AuditLog
 * `oidc`: OidcClient, SigningKey, OidcConsent, AuthorizationCode, OidcToken (the OpenID Connect provider)
@@ -22,12 +22,12 @@ from .enterprise import Enterprise, TaxCertificate, CrossRegionProject
 from .authorisation import Binding, BindingConstraint, Agreement, AgreementAgent
 from .flow import Flow, VerificationCode, ScanTicket, SmsOutbox
 from .session import LoginSession, LoginLog, CounterRow
-from .policy import PolicyRule, PolicyState, ChangeLog
+from .policy import PolicyRule, PolicyState, PolicyHistory, ChangeLog
 from .integration import ServiceClient, OutboxEvent
 from .audit import AuditLog
 from .oidc import OidcClient, SigningKey, OidcConsent, AuthorizationCode, OidcToken
 from .enterprise import CERT_KINDS, CERT_STATUSES
 
-TABLES = [SchemaVersion, Person, Document, Phone, HallRegistrationCode, Enterprise, TaxCertificate, CrossRegionProject, Binding, BindingConstraint, Agreement, AgreementAgent, Flow, VerificationCode, ScanTicket, SmsOutbox, LoginSession, LoginLog, CounterRow, PolicyRule, PolicyState, ChangeLog, ServiceClient, OutboxEvent, AuditLog, OidcClient, SigningKey, OidcConsent, AuthorizationCode, OidcToken]
+TABLES = [SchemaVersion, Person, Document, Phone, HallRegistrationCode, Enterprise, TaxCertificate, CrossRegionProject, Binding, BindingConstraint, Agreement, AgreementAgent, Flow, VerificationCode, ScanTicket, SmsOutbox, LoginSession, LoginLog, CounterRow, PolicyRule, PolicyState, PolicyHistory, ChangeLog, ServiceClient, OutboxEvent, AuditLog, OidcClient, SigningKey, OidcConsent, AuthorizationCode, OidcToken]
 
-__all__ = ["JSONField", "Base", "SchemaVersion", "Person", "Document", "Phone", "HallRegistrationCode", "Enterprise", "TaxCertificate", "CrossRegionProject", "Binding", "BindingConstraint", "Agreement", "AgreementAgent", "Flow", "VerificationCode", "ScanTicket", "SmsOutbox", "LoginSession", "LoginLog", "CounterRow", "PolicyRule", "PolicyState", "ChangeLog", "ServiceClient", "OutboxEvent", "AuditLog", "OidcClient", "SigningKey", "OidcConsent", "AuthorizationCode", "OidcToken", "CERT_KINDS", "CERT_STATUSES", "TABLES"]
+__all__ = ["JSONField", "Base", "SchemaVersion", "Person", "Document", "Phone", "HallRegistrationCode", "Enterprise", "TaxCertificate", "CrossRegionProject", "Binding", "BindingConstraint", "Agreement", "AgreementAgent", "Flow", "VerificationCode", "ScanTicket", "SmsOutbox", "LoginSession", "LoginLog", "CounterRow", "PolicyRule", "PolicyState", "PolicyHistory", "ChangeLog", "ServiceClient", "OutboxEvent", "AuditLog", "OidcClient", "SigningKey", "OidcConsent", "AuthorizationCode", "OidcToken", "CERT_KINDS", "CERT_STATUSES", "TABLES"]

@@ -31,6 +31,19 @@ class PolicyState(Base):
     loaded_by = pw.CharField(max_length=64, default="")
 
 
+class PolicyHistory(Base):
+    """Every rule file ever put in force, newest last: who, when, what changed (issue 13; migration 9).
+    `authz policy history` lists it, `authz policy rollback` puts an earlier source back in force."""
+    id = pw.AutoField()
+    digest = pw.CharField(max_length=64)
+    source = pw.TextField()
+    loaded_at = pw.DoubleField(index=True)
+    loaded_by = pw.CharField(max_length=64, default="")
+    added = pw.IntegerField(default=0)  # effective lines (p, p2, g2) added against the previous one
+    removed = pw.IntegerField(default=0)
+    note = pw.CharField(max_length=200, default="")  # e.g. "rollback to 1a2b3c…"
+
+
 class ChangeLog(Base):
     """Monotonic feed of writes that other workers and instances must see (bindings, enterprises, policy)."""
     id = pw.BigAutoField()

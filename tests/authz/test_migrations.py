@@ -79,7 +79,7 @@ def test_upgrade_to_7_adds_the_oidc_tables_and_session_factors_keeping_sessions(
         svc.db.execute_sql(f"DROP TABLE {table}")
     svc.db.execute_sql("ALTER TABLE login_session DROP COLUMN factors")
     migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 7).execute()
-    assert migrations.upgrade(svc.db) == [7, 8]
+    assert migrations.upgrade(svc.db) == [7, 8, 9]
     assert LoginSession.select().count() == 1 and LoginSession.get().factors == ""
     assert OidcClient.select().count() == 0
 
@@ -92,6 +92,18 @@ def test_upgrade_to_8_adds_the_request_id_to_audit_rows_keeping_them(svc):
     audit.record(svc, actor="p-migr", action="person.info.update", target="p-migr")
     svc.db.execute_sql("ALTER TABLE audit_log DROP COLUMN request_id")
     migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 8).execute()
-    assert migrations.upgrade(svc.db) == [8]
+    assert migrations.upgrade(svc.db) == [8, 9]
     row = AuditLog.get()
     assert row.action == "person.info.update" and row.request_id == ""
+
+
+def test_upgrade_to_9_seeds_the_policy_history_with_the_rule_file_in_force(svc):
+    """Issue 13: a database made before step 9 gets the history table with the policy in force as its first
+    entry, so a first rollback after the upgrade has something to return to."""
+    from authz.models import PolicyHistory, PolicyState
+    state = PolicyState.get_by_id(1)
+    svc.db.execute_sql("DROP TABLE policy_history")
+    migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 9).execute()
+    assert migrations.upgrade(svc.db) == [9]
+    (row,) = PolicyHistory.select()
+    assert row.digest == state.digest and row.source == state.source and row.note == "in force at upgrade"

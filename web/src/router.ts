@@ -1,0 +1,41 @@
+/**
+ * Routes (history mode; every page lazy-loaded). The account centre needs a live session: without one the
+ * router goes to the login page with `redirect` set, and the login page returns there when done.
+ */
+import { createRouter, createWebHistory } from 'vue-router'
+import { useSession } from '@/stores/session'
+import { onSessionLost } from '@/api'
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/', redirect: '/account' },
+    { path: '/login', name: 'login', component: () => import('@/pages/LoginPage.vue') },
+    {
+      path: '/account',
+      component: () => import('@/pages/AccountLayout.vue'),
+      meta: { session: true },
+      children: [
+        { path: '', name: 'account', component: () => import('@/pages/AccountHome.vue') },
+        { path: 'person/info', name: 'person-info', component: () => import('@/pages/PersonalInfo.vue') },
+        { path: 'function/:object', name: 'not-built', component: () => import('@/pages/NotBuilt.vue') },
+      ],
+    },
+    { path: '/dev/sms-outbox', name: 'dev-outbox', component: () => import('@/pages/DevOutbox.vue') },
+    { path: '/:rest(.*)*', name: 'not-found', component: () => import('@/pages/NotFound.vue') },
+  ],
+})
+
+router.beforeEach(async (to) => {
+  if (!to.matched.some((r) => r.meta.session)) return true
+  const s = useSession()
+  if (s.loggedIn || (await s.load())) return true
+  return { name: 'login', query: { redirect: to.fullPath } }
+})
+
+onSessionLost(() => {
+  const s = useSession()
+  s.clear()
+  const here = router.currentRoute.value
+  if (here.name !== 'login') router.push({ name: 'login', query: { redirect: here.fullPath } })
+})

@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     [api.register_blueprint(b) for b in account_enterprise.BLUEPRINTS + account_authorisations.BLUEPRINTS]
     from . import certificates  # tax digital certificates: filing, certificate login, account centre
     [api.register_blueprint(b) for b in certificates.BLUEPRINTS]
+    from . import web  # the web front end at / (issue 11) and, with the dev adapters, the dev pages' API
+    web.register(app, api)
 
     db = service.db
 

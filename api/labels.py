@@ -36,5 +36,11 @@ def labelled(view: dict) -> dict:
             out[key] = [_label(i, roles, lang) if isinstance(i, dict) else i for i in out[key]]
     for key in ONES:
         if isinstance(out.get(key), dict):
-            out[key] = _label(out[key], roles, lang)
+            item = out[key]
+            domain = item.get("domain") or ""
+            if domain.startswith("ent:") and not item.get("enterprise"):  # the current identity names no enterprise
+                from authz.models import Enterprise
+                ent = Enterprise.get_or_none(Enterprise.uscc == domain[4:])
+                item = dict(item, enterprise=ent.name) if ent else item
+            out[key] = _label(item, roles, lang)
     return out

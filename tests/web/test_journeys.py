@@ -1,0 +1,186 @@
+"""Journeys in a real browser against `authz serve --demo` (issue 11): personal login with the SMS code read
+from the development outbox page, enterprise login choosing an identity, switching identity in the header
+(R-SW-1, R-SW-3), an error shown next to its field in Chinese and in English, and a cross-site request
+refused (docs/login.md "Browsers"). Every page is also screenshotted at 375 and 1440 px."""
+from __future__ import annotations
+
+import http.server
+import re
+import threading
+
+import pytest
+
+from authz import demo
+
+expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'").expect
+
+from .conftest import copy_to_docs, shot  # noqa: E402
+
+PASSWORD = demo.DEMO_PASSWORD
+
+
+def field_error(page, name: str):
+    return page.locator(f".el-form-item:has([name={name}]) .el-form-item__error")
+
+
+def start_login(page, tab: str, account: str, password: str = PASSWORD, uscc: str | None = None):
+    page.goto("/login")
+    page.get_by_role("tab", name=tab).click()
+    if uscc:
+        page.locator("input[name=uscc]").fill(uscc)
+    page.locator("input[name=account]").fill(account)
+    page.locator("input[name=password]").fill(password)
+    page.locator("[data-test=login-submit]").click()
+
+
+def code_from_outbox(context, phone: str) -> str:
+    """The newest code to `phone`, read as a person would: on the development outbox page."""
+    out = context.new_page()
+    out.goto("/dev/sms-outbox")
+    out.locator("input[name=phone]").fill(phone)
+    out.locator("[data-test=outbox-refresh]").click()
+    row = out.locator("[data-test=outbox] li.message").first
+    row.wait_for()
+    text = row.inner_text()
+    shot(out, "dev-outbox")
+    out.close()
+    return re.search(r"验证码(\d{6})", text).group(1)
+
+
+def sms_step(page, context, phone: str):
+    page.locator("[data-test=sms-send]").click()
+    page.locator("[data-test=sms-sent]").wait_for()
+    assert "138****" + phone[-4:] in page.locator("[data-test=sms-sent]").inner_text()
+    assert page.locator("[data-test=sms-sends-left]").inner_text() == "本次登录还可获取 2 次验证码"
+    assert re.search(r"\d+秒后重新获取", page.locator("[data-test=sms-send]").inner_text())
+    shot(page, "login-sms")
+    page.locator("input[name=code]").fill(code_from_outbox(context, phone))
+    page.locator("[data-test=sms-verify]").click()
+
+
+def test_personal_login_with_the_code_from_the_dev_outbox_page(page, context):
+    """R-LOGIN-5 (personal entry) + R-LOGIN-2 (SMS second factor): password, code read on the outbox
+    page, then the personal account centre; its information page shows the masked data (R-INFO-1)."""
+    page.goto("/login")
+    assert page.get_by_role("tab").count() == 5
+    shot(page, "login")
+    start_login(page, "自然人业务", "13800000001")
+    page.get_by_role("heading", name="身份验证").wait_for()
+    sms_step(page, context, "13800000001")
+    page.wait_for_url("**/account")
+    assert "本人（自然人业务）" in page.locator("[data-test=current-identity]").inner_text()
+    menu = page.locator("[data-test=menu]")
+    assert menu.get_by_text("个人信息").first.is_visible()
+    assert menu.locator("[data-test^='menu-ac.staff']").count() == 0  # no enterprise staff module here
+    shot(page, "account-personal")
+    page.locator("[data-test='menu-ac.person.info']").click()
+    page.wait_for_url("**/account/person/info")
+    assert page.locator("[data-test=person-name]").inner_text() == "**例"
+    assert page.locator("[data-test=person-phone]").first.inner_text() == "138****0001"
+    shot(page, "person-info")
+    page.reload()  # history mode: the server answers the SPA for the deep link, the session is the cookie
+    page.locator("[data-test=person-name]").wait_for()
+    copy_to_docs(["login", "login-sms", "dev-outbox", "account-personal", "person-info"])
+
+
+def test_enterprise_login_choosing_an_identity_then_switching_in_the_header(page, context):
+    """R-LOGIN-3: a person with two identities in the enterprise (admin and invoice officer) chooses one;
+    R-SW-1: the header's switcher moves to the other without logging in again; R-SW-3: then to personal."""
+    start_login(page, "企业业务", "13800000005", uscc=demo.USCC_MAIN)
+    page.locator("[data-test=sms-send]").click()
+    page.locator("[data-test=sms-sent]").wait_for()
+    page.locator("input[name=code]").fill(code_from_outbox(context, "13800000005"))
+    page.locator("[data-test=sms-verify]").click()
+    choices = page.locator("[data-test=choices]")
+    choices.wait_for()
+    labels = choices.locator("[data-test=choice-identity]").all_inner_texts()
+    assert sorted(labels) == ["开票员", "管理员"]
+    assert "江西******公司" in choices.inner_text() and "9136**********MO1A" in choices.inner_text()
+    shot(page, "login-choose")
+    page.locator("li.choice", has_text="管理员").get_by_role("button").click()
+    page.wait_for_url("**/account")
+    assert "管理员" in page.locator("[data-test=current-identity]").inner_text()
+    assert page.locator("[data-test='menu-ac.staff']").is_visible()  # the admin sees existing staff
+    shot(page, "account-enterprise")
+
+    page.locator("[data-test=switcher]").click()
+    menu = page.locator("[data-test=switch-menu]")
+    menu.wait_for()
+    shot(page, "switcher")
+    menu.locator("li", has_text="开票员").click()
+    page.locator("[data-test=switch-status]").filter(has_text="已切换为").wait_for()
+    expect(page.locator("[data-test=current-identity]")).to_contain_text("开票员")
+    assert page.locator("[data-test='menu-ac.staff']").count() == 0  # the enforcer's answer for an invoice officer
+    page.locator("[data-test=switcher]").click()
+    page.locator("[data-test=switch-menu] li", has_text="本人").click()
+    expect(page.locator("[data-test=current-identity]")).to_contain_text("本人")
+    assert page.locator("[data-test='menu-ac.person.info']").is_visible()
+    copy_to_docs(["login-choose", "account-enterprise", "switcher"])
+
+
+def test_errors_next_to_the_field_in_chinese_and_in_english(page):
+    """R-LOGIN-12: the service's hint is shown next to the field it concerns, in Chinese, and in English
+    once English is chosen (Accept-Language follows the choice); the client's own checks likewise."""
+    start_login(page, "自然人业务", "13800000010", password="Wrong#2026x")
+    err = field_error(page, "password")
+    err.wait_for()
+    assert err.inner_text().startswith("密码错误")
+    shot(page, "login-error-zh")
+    page.locator("[data-test=language]").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_role("tab", name="Personal").click()
+    page.locator("input[name=account]").fill("13800000010")
+    page.locator("input[name=password]").fill("Wrong#2026x")
+    page.locator("[data-test=login-submit]").click()
+    expect(field_error(page, "password")).to_have_text(re.compile(r"^Wrong password"))
+    assert not re.search(r"[\u4e00-\u9fff]", field_error(page, "password").inner_text())
+    shot(page, "login-error-en")
+    page.locator("input[name=account]").fill("")
+    page.locator("[data-test=login-submit]").click()
+    expect(field_error(page, "account")).to_have_text("Please enter Account")
+    page.locator("[data-test=language]").click()  # back to Chinese for the other tests' storage
+    copy_to_docs(["login-error-zh", "login-error-en"])
+
+
+class _Attacker(http.server.BaseHTTPRequestHandler):
+    target = ""
+
+    def do_GET(self):  # noqa: N802
+        body = (f'<!doctype html><form id=f method=post action="{self.target}/api/v1/auth/logout">'
+                f'<input name=x value=1></form><script>document.getElementById("f").submit()</script>').encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_cross_site_form_post_is_refused_and_the_session_survives(page, context, served):
+    """docs/login.md "Browsers": a page of another origin makes the logged-in browser post to the API (the
+    cookies go along: same site, other port); the service refuses it (403 csrf_failed, the Origin is not
+    ours) and the person is still logged in."""
+    start_login(page, "自然人业务", "13800000013")
+    page.locator("[data-test=sms-send]").click()
+    page.locator("[data-test=sms-sent]").wait_for()
+    page.locator("input[name=code]").fill(code_from_outbox(context, "13800000013"))
+    page.locator("[data-test=sms-verify]").click()
+    page.wait_for_url("**/account")
+
+    _Attacker.target = served.base
+    evil = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Attacker)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    try:
+        other = context.new_page()
+        with other.expect_response(lambda r: r.url.endswith("/api/v1/auth/logout")) as answer:
+            other.goto(f"http://127.0.0.1:{evil.server_address[1]}/")
+        assert answer.value.status == 403
+        assert answer.value.json()["code"] == "csrf_failed"
+        other.close()
+    finally:
+        evil.shutdown()
+    page.reload()
+    page.wait_for_url("**/account")
+    assert "本人" in page.locator("[data-test=current-identity]").inner_text()

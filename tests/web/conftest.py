@@ -94,11 +94,13 @@ def shot(page, name: str) -> None:
 
 
 def copy_to_docs(names: list[str]) -> None:
-    """Keep the main screenshots in docs/screenshots (run with AUTHZ_UPDATE_SCREENSHOTS=1)."""
+    """Keep the main screenshots in docs/screenshots (run with AUTHZ_UPDATE_SCREENSHOTS=1): `name` for both
+    widths, `name:375` or `name:1440` for one."""
     if os.environ.get("AUTHZ_UPDATE_SCREENSHOTS") != "1":
         return
     dest = ROOT / "docs" / "screenshots"
     dest.mkdir(exist_ok=True)
     for n in names:
-        for label in WIDTHS:
-            shutil.copy(SHOTS / f"{n}-{label}.png", dest / f"{n}-{label}.png")
+        name, _, only = n.partition(":")
+        for label in ([only] if only else WIDTHS):
+            shutil.copy(SHOTS / f"{name}-{label}.png", dest / f"{name}-{label}.png")

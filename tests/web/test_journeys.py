@@ -59,28 +59,35 @@ def sms_step(page, context, phone: str):
 
 
 def test_personal_login_with_the_code_from_the_dev_outbox_page(page, context):
-    """R-LOGIN-5 (personal entry) + R-LOGIN-2 (SMS second factor): password, code read on the outbox
-    page, then the personal account centre; its information page shows the masked data (R-INFO-1)."""
-    page.goto("/login")
+    """R-LOGIN-5 (personal entry) + R-LOGIN-2 (SMS second factor): a deep link without a session goes to
+    the login page; password, code read on the outbox page, then back where the person was: the personal
+    information page, masked (R-INFO-1, R-MASK-1)."""
+    page.goto("/account/person/info")
+    page.wait_for_url("**/login?redirect=/account/person/info")
     assert page.get_by_role("tab").count() == 5
     shot(page, "login")
-    start_login(page, "自然人业务", "13800000001")
+    page.get_by_role("tab", name="自然人业务").click()
+    page.locator("input[name=account]").fill("13800000001")
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("input[name=password]").press("Enter")  # Enter submits
     page.get_by_role("heading", name="身份验证").wait_for()
     sms_step(page, context, "13800000001")
-    page.wait_for_url("**/account")
-    assert "本人（自然人业务）" in page.locator("[data-test=current-identity]").inner_text()
+    page.wait_for_url("**/account/person/info")
+    assert page.locator("[data-test=person-name]").inner_text() == "**例"
     menu = page.locator("[data-test=menu]")
     assert menu.get_by_text("个人信息").first.is_visible()
     assert menu.locator("[data-test^='menu-ac.staff']").count() == 0  # no enterprise staff module here
+    page.get_by_role("link", name="我的信息").click()
+    page.wait_for_url("**/account")
+    assert "本人（自然人业务）" in page.locator("[data-test=current-identity]").inner_text()
     shot(page, "account-personal")
     page.locator("[data-test='menu-ac.person.info']").click()
     page.wait_for_url("**/account/person/info")
-    assert page.locator("[data-test=person-name]").inner_text() == "**例"
     assert page.locator("[data-test=person-phone]").first.inner_text() == "138****0001"
     shot(page, "person-info")
     page.reload()  # history mode: the server answers the SPA for the deep link, the session is the cookie
     page.locator("[data-test=person-name]").wait_for()
-    copy_to_docs(["login", "login-sms", "dev-outbox", "account-personal", "person-info"])
+    copy_to_docs(["login", "login-sms:375", "dev-outbox:375", "account-personal:1440", "person-info:375"])
 
 
 def test_enterprise_login_choosing_an_identity_then_switching_in_the_header(page, context):
@@ -115,7 +122,7 @@ def test_enterprise_login_choosing_an_identity_then_switching_in_the_header(page
     page.locator("[data-test=switch-menu] li", has_text="本人").click()
     expect(page.locator("[data-test=current-identity]")).to_contain_text("本人")
     assert page.locator("[data-test='menu-ac.person.info']").is_visible()
-    copy_to_docs(["login-choose", "account-enterprise", "switcher"])
+    copy_to_docs(["login-choose:1440", "account-enterprise:1440", "switcher:375"])
 
 
 def test_errors_next_to_the_field_in_chinese_and_in_english(page):
@@ -139,7 +146,23 @@ def test_errors_next_to_the_field_in_chinese_and_in_english(page):
     page.locator("[data-test=login-submit]").click()
     expect(field_error(page, "account")).to_have_text("Please enter Account")
     page.locator("[data-test=language]").click()  # back to Chinese for the other tests' storage
-    copy_to_docs(["login-error-zh", "login-error-en"])
+    copy_to_docs(["login-error-zh:375", "login-error-en:375"])
+
+
+def test_lockout_is_shown_with_the_time_it_ends(page):
+    """R-LOGIN-11: the fifth wrong password in a day locks the method; the page shows the service's message
+    and the end of the lock (next midnight, Asia/Shanghai)."""
+    with page.expect_response("**/api/v1/auth/login"):
+        start_login(page, "自然人业务", "13800000009", password="Wrong#2026x")
+    for _ in range(4):
+        with page.expect_response("**/api/v1/auth/login") as answer:
+            page.locator("[data-test=login-submit]").click()
+    assert answer.value.status == 423
+    alert = page.locator("[data-test=form-error]")
+    expect(alert).to_contain_text("账号已锁定至")
+    expect(alert).to_contain_text(re.compile(r"解锁时间：\d{4}/\d{1,2}/\d{1,2} 00:00:00"))
+    shot(page, "login-locked")
+    copy_to_docs(["login-locked:375"])
 
 
 class _Attacker(http.server.BaseHTTPRequestHandler):

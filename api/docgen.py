@@ -23,7 +23,17 @@ served from the installed bundle, so it works without internet access). This pag
   `Accept-Language: en`. NUL characters are refused everywhere (`422 validation_failed`).
 * **Multi-step flows** (login, registration, password reset, phone changes, face scans) are stored on the
   server; the client carries only the flow id `azf_…`. A step is accepted only in its state; flows expire.
-* **Responses** are `Cache-Control: no-store`.
+* **Responses** are `Cache-Control: no-store` (the web front end's files aside: [web.md](web.md)).
+* **Menus.** `GET /api/v1/account/menu` answers, for the caller's session, the account-centre areas
+  (`areas`: catalogue groups of `ac.*` functions, in catalogue order) and business functions (`business`)
+  with the actions allowed, each decided by the enforcer for the session's identity and business entry (a
+  special subject gets the switcher only, R-LOGIN-4 / R-SW-4), labelled from the rule file's catalogue in
+  the request's language. Login choices and switcher options carry `identity_label` (the rule file's name
+  of the identity type) and the masked `enterprise_masked` / `uscc_masked`; the login SMS factor answers
+  `sends_left`. A front end needs no role names of its own.
+* **Development only.** `GET /api/v1/dev` (which development pages to show) and
+  `GET /api/v1/dev/sms-outbox?phone=&limit=` (the codes sent) exist only with `AUTHZ_SMS_ADAPTER=dev`;
+  with the production adapter they answer 404 and are not in the OpenAPI document.
 
 See [login.md](login.md) for the login state machines and a walkthrough, and
 [account_person.md](account_person.md) for the person account centre.

@@ -125,6 +125,36 @@ def test_enterprise_login_choosing_an_identity_then_switching_in_the_header(page
     copy_to_docs(["login-choose:1440", "account-enterprise:1440", "switcher:375"])
 
 
+@pytest.mark.parametrize("tab, account, field, value, chosen", [
+    ("代理业务", "13800000007", "uscc", demo.USCC_AGENCY, "MO2B"),  # the client, by its masked USCC
+    ("特定主体", "13800000012", "uscc", demo.USCC_MAIN, "长沙市岳麓区办公楼建设项目"),
+    ("非居民企业", "13800000011", "nonresident_code", demo.NONRESIDENT_CODE, None),
+])
+def test_the_other_entries_log_in_as_the_readme_says(page, context, tab, account, field, value, chosen):
+    """R-LOGIN-4 (special subject: a project), R-LOGIN-6 (non-resident), agent business (a client, R-SW-5):
+    each entry of the README's table logs in through the page; a special subject then sees no
+    account-centre area, only the switcher (R-SW-4)."""
+    page.goto("/login")
+    page.get_by_role("tab", name=tab).click()
+    page.locator(f"input[name={field}]").fill(value)
+    page.locator("input[name=account]").fill(account)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("[data-test=login-submit]").click()
+    page.locator("[data-test=sms-send]").click()
+    page.locator("[data-test=sms-sent]").wait_for()
+    page.locator("input[name=code]").fill(code_from_outbox(context, account))
+    page.locator("[data-test=sms-verify]").click()
+    if chosen:
+        page.locator("li.choice", has_text=chosen).get_by_role("button").click()
+    page.wait_for_url("**/account")
+    if tab == "特定主体":
+        expect(page.locator("[data-test=no-areas]")).to_be_visible()
+        assert page.locator("[data-test=menu] a[data-test^=menu-]").count() == 0
+        shot(page, "account-special")
+    else:
+        assert page.locator("[data-test=menu] a[data-test^=menu-]").count() > 0
+
+
 def test_errors_next_to_the_field_in_chinese_and_in_english(page):
     """R-LOGIN-12: the service's hint is shown next to the field it concerns, in Chinese, and in English
     once English is chosen (Accept-Language follows the choice); the client's own checks likewise."""

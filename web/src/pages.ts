@@ -7,8 +7,11 @@ export const PAGE_OF_FUNCTION: Record<string, string> = {
   'ac.person.info': 'person-info',
 }
 
-/** Functions the header shows (the identity switcher) rather than the menu. */
-export const IN_HEADER = new Set(['ac.switch'])
+/**
+ * Functions the header's identity switcher stands for rather than a menu page: switching itself, and which
+ * cross-region projects the switcher lists (the service applies that to what GET /account/switch answers).
+ */
+export const IN_HEADER = new Set(['ac.switch', 'ac.special.projects_all'])
 
 /** Where the menu links a function to. */
 export function pageOf(object: string): { name: string; params?: Record<string, string> } {

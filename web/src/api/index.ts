@@ -24,6 +24,8 @@ export interface Choice {
   until?: string
   acting?: string
   sub_identity?: boolean
+  project?: string | null
+  agreement?: string | null
 }
 
 /** A login flow as the service answers it: the page renders `state`, never deciding the next step itself. */

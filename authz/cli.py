@@ -24,7 +24,7 @@ from . import audit, clients, migrations, policystore
 from . import policy as pol
 from .cli_dev import dev
 from .clock import SHANGHAI, Clock
-from .config import Settings
+from .config import ConfigError, Settings, unknown_names
 from .errors import AuthzError
 from .ids import DOMAIN_RE, PERSON_UID_RE, TOKEN_RE
 from .models import PolicyState, ServiceClient
@@ -40,9 +40,21 @@ class Env:
     clock: Clock | None = None
 
     def get_settings(self) -> Settings:
+        """The settings, validated: a bad value stops the command with every problem listed (exit 2), a
+        misspelt AUTHZ_* name is a warning on stderr."""
         if self.settings is None:
-            self.settings = Settings.from_env()
+            for warning in unknown_names():
+                click.echo(f"warning: {warning}", err=True)
+            try:
+                self.settings = Settings.from_env()
+            except ConfigError as exc:
+                raise BadConfig(str(exc)) from None
         return self.settings
+
+
+class BadConfig(click.ClickException):
+    """The configuration is invalid (exit 2): each bad setting on its own line."""
+    exit_code = 2
 
 
 class Unreadable(click.ClickException):
@@ -181,6 +193,34 @@ def run_gunicorn(options: dict) -> None:
             return import_app(WSGI_APP)
 
     AuthzServer().run()
+
+
+# ---------------------------------------------------------------------------------------------------- config
+@main.group()
+def config() -> None:
+    """The effective settings (environment variables, docs/operations.md "Settings")."""
+
+
+@config.command("show")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: variable -> value")
+@click.pass_obj
+def config_show(env: Env, as_json: bool) -> None:
+    """Print every setting's effective value, secrets and URL passwords hidden; * = set in the environment."""
+    rows = env.get_settings().shown()
+    if as_json:
+        click.echo(json.dumps({name: value for name, value, _ in rows}, ensure_ascii=False, indent=2))
+        return
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, from_env in rows:
+        click.echo(f"{'*' if from_env else ' '} {name.ljust(width)}  {value}")
+
+
+@config.command("check")
+@click.pass_obj
+def config_check(env: Env) -> None:
+    """Validate the settings: exit 0 and "ok" when valid, else every problem (exit 2)."""
+    env.get_settings()
+    click.echo("configuration ok")
 
 
 # ---------------------------------------------------------------------------------------------------- db

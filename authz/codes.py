@@ -70,6 +70,9 @@ def _digest(code_id: int, flow_hash: str, code: str) -> str:
     return hmac.new(f"{code_id}|{flow_hash}".encode(), code.encode(), hashlib.sha256).hexdigest()
 
 
+DECOY_DIGEST = "decoy"  # never equal to a hex HMAC-SHA256, so a decoy row verifies nothing
+
+
 def new_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
@@ -78,8 +81,7 @@ def spend(svc, purpose: Purpose, flow_hash: str, phone: str, *, proven: bool = F
           human_token: str | None = None) -> None:
     """Take one send from every budget it counts against, in this order (see the module docstring), or
     raise: human_check_failed (422), sms_flow_limit (429), sms_client_limit (429, Retry-After),
-    sms_quota (429, Retry-After). Nothing is sent here (the generic-errors decoy of the password reset
-    calls it alone, so its answers equal a real send's). An earlier budget's unit stays spent when a
+    sms_quota (429, Retry-After). Nothing is sent here. An earlier budget's unit stays spent when a
     later one refuses: the refusal is the abuse being limited."""
     purpose = Purpose(purpose)
     now = svc.clock.time()
@@ -104,9 +106,14 @@ def sends_left(svc, flow_hash: str) -> int:
 
 
 def issue(svc, purpose: Purpose, flow_hash: str, phone: str, *, proven: bool = False, client: str | None = None,
-          human_token: str | None = None) -> VerificationCode:
+          human_token: str | None = None, deliver: bool = True) -> VerificationCode:
     """Send a fresh code for (purpose, flow) to `phone`; earlier unused codes of the same pair die.
-    `spend` first: the caps of issue 10 finding 6 and the phone's quota (R-SMS-1), own or per purpose."""
+    `spend` first: the caps of issue 10 finding 6 and the phone's quota (R-SMS-1), own or per purpose.
+
+    `deliver=False` is the generic-errors decoy (a phone that is not the account's, an unknown account):
+    the same budgets are spent and a code row exists with the same attempts and expiry, so every later
+    answer (code_invalid, code_attempts_exhausted, code_expired) is the one a real code gives, but
+    nothing is sent and no typed code can match it (its digest is not a digest)."""
     purpose = Purpose(purpose)
     now = svc.clock.time()
     ports = ports_of(svc)
@@ -119,9 +126,10 @@ def issue(svc, purpose: Purpose, flow_hash: str, phone: str, *, proven: bool = F
         row = VerificationCode.create(purpose=purpose.value, flow_hash=flow_hash, phone=phone, code_digest="",
                                       max_attempts=svc.settings.code_max_attempts, created_at=now,
                                       expires_at=now + svc.settings.code_ttl_seconds)
-        row.code_digest = _digest(row.id, flow_hash, code)
+        row.code_digest = _digest(row.id, flow_hash, code) if deliver else DECOY_DIGEST
         row.save()
-        ports.sms.send(phone, TEXTS[purpose].format(code=code))
+        if deliver:
+            ports.sms.send(phone, TEXTS[purpose].format(code=code))
     return row
 
 

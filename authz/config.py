@@ -1,11 +1,33 @@
-"""Settings, read once from the environment (AUTHZ_* variables) or given explicitly."""
+"""Settings, read once from the environment (AUTHZ_* variables) or given explicitly, and validated as a
+whole: every bad value is one line of a `ConfigError` naming the variable, what it holds and what is
+allowed (issue 13); an `AUTHZ_*` name that is no setting is a warning with the nearest real name. A
+Settings object that exists is valid, however it was built (`from_env`, the constructor, `with_`)."""
 from __future__ import annotations
 
+import difflib
 import os
-from dataclasses import dataclass, field, fields, replace
+import re
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """One or more settings are invalid; `problems` holds one line per bad value."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("0", "false", "no", "off", "")
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable of a setting: AUTHZ_<FIELD>, except DATABASE_URL and REDIS_URL."""
+    return field_name.upper() if field_name in ("database_url", "redis_url") else f"AUTHZ_{field_name.upper()}"
 
 
 def _default_policies() -> Path:
@@ -71,26 +93,170 @@ class Settings:
     events_webhook_url: str = ""
     events_webhook_secret: str = ""  # HMAC-SHA256 key of X-Authz-Signature (16+ characters)
 
+    def __post_init__(self):
+        problems = validate(self)
+        if problems:
+            raise ConfigError(problems)
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
-        """Build settings from environment variables, then apply keyword overrides."""
+        """Build settings from environment variables, then apply keyword overrides. Raises ConfigError
+        listing every value that does not parse or is out of range (not only the first)."""
         env = dict(os.environ if env is None else env)
-        values = {}
+        values, problems = {}, []
+        defaults = _defaults()
         for f in fields(cls):
-            name = f.name.upper() if f.name in ("database_url", "redis_url") else f"AUTHZ_{f.name.upper()}"
-            if name not in env:
+            name = env_name(f.name)
+            if name not in env or f.name in overrides:
                 continue
-            raw = env[name]
-            kind = type(getattr(cls(), f.name))
-            if kind is bool:
-                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
-            elif kind is int:
-                values[f.name] = int(raw)
+            value, problem = _parse(name, env[name], type(defaults[f.name]))
+            if problem:
+                problems.append(problem)
             else:
-                values[f.name] = raw
+                values[f.name] = value
         values.update(overrides)
-        return cls(**values)
+        built = None
+        try:  # also when some did not parse: the others' problems are listed in the same error
+            built = cls(**values)
+        except ConfigError as exc:
+            problems += exc.problems
+        if problems:
+            raise ConfigError(problems)
+        return built
+
+    def shown(self) -> list[tuple[str, str, bool]]:
+        """(variable, value as text with secrets hidden, set in the environment?) for `authz config show`."""
+        out = []
+        for f in fields(self):
+            v = getattr(self, f.name)
+            text = _hide(f.name, v)
+            out.append((env_name(f.name), text, env_name(f.name) in os.environ))
+        return out
 
     def with_(self, **changes) -> "Settings":
         """A copy with some fields changed."""
         return replace(self, **changes)
+
+
+# ---- validation (one home: every way of building Settings passes through __post_init__)
+
+_DEFAULTS: dict | None = None
+
+
+def _defaults() -> dict:
+    """Each field's default value (its type is the setting's type)."""
+    global _DEFAULTS
+    if _DEFAULTS is None:
+        _DEFAULTS = {f.name: f.default_factory() if f.default is MISSING else f.default for f in fields(Settings)}
+    return _DEFAULTS
+
+
+def _parse(name: str, raw: str, kind: type) -> tuple[object, str | None]:
+    text = raw.strip()
+    if kind is bool:
+        if text.lower() in TRUE:
+            return True, None
+        if text.lower() in FALSE:
+            return False, None
+        return None, f"{name}={raw!r}: not a boolean (use true/false, 1/0, yes/no, on/off)"
+    if kind is int:
+        try:
+            return int(text.replace("_", "")), None
+        except ValueError:
+            return None, f"{name}={raw!r}: not a whole number"
+    return raw, None
+
+
+# integer settings: (lowest, highest) allowed
+RANGES: dict[str, tuple[int, int]] = {
+    "grant_cache_size": (1, 100_000_000), "domain_cache_size": (1, 100_000_000), "change_poll_ms": (1, 600_000),
+    "batch_limit": (1, 10_000), "max_body_kib": (1, 1_048_576), "session_idle_minutes": (1, 1440),
+    "session_absolute_hours": (1, 168), "lockout_minutes": (1, 10_080), "trusted_proxies": (0, 10),
+    "password_min_length": (6, 128), "password_max_length": (6, 128), "password_min_classes": (1, 4),
+    "argon2_time_cost": (1, 20), "argon2_memory_kib": (8, 4_194_304), "code_ttl_seconds": (30, 3600),
+    "code_max_attempts": (1, 20), "sms_quota": (1, 1000), "sms_window_minutes": (1, 1440),
+    "sms_flow_max_sends": (1, 100), "sms_client_quota": (1, 1_000_000), "sms_client_window_minutes": (1, 1440),
+    "lockout_failures": (1, 100), "flow_ttl_minutes": (1, 1440), "qr_ticket_seconds": (10, 3600),
+    "hall_code_days": (1, 365),
+}
+# string settings with a closed set of values (an unknown adapter name would answer ready and 500 later)
+CHOICES: dict[str, tuple[str, ...]] = {
+    "lockout_mode": ("midnight", "minutes"), "human_check": ("off", "hmac"), "sms_adapter": ("dev", "http"),
+    "events_adapter": ("dev", "http"), "default_language": ("zh", "en"),
+}
+SECRETS = ("human_check_secret", "events_webhook_secret", "app_callback_secrets")
+URLS_WITH_PASSWORDS = ("database_url", "redis_url")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?$")
+_HTTP_URL = re.compile(r"^https?://[^\s/]+")
+
+
+def validate(st: "Settings") -> list[str]:
+    """Every problem of `st`, one line each (empty: valid)."""
+    problems: list[str] = []
+
+    def bad(name: str, why: str) -> None:
+        shown = _hide(name, getattr(st, name))
+        problems.append(f"{env_name(name)}={shown!r}: {why}")
+
+    mistyped = False
+    for f in fields(st):
+        v = getattr(st, f.name)
+        want = type(_defaults()[f.name])
+        if (want is int and (not isinstance(v, int) or isinstance(v, bool))) or not isinstance(v, want):
+            bad(f.name, {int: "not a whole number", bool: "not a boolean"}.get(want, "not text"))
+            mistyped = True
+            continue
+        if f.name in RANGES:
+            lo, hi = RANGES[f.name]
+            if not lo <= v <= hi:
+                bad(f.name, f"out of range ({lo}–{hi})")
+        if f.name in CHOICES and v not in CHOICES[f.name]:
+            bad(f.name, f"unknown value (one of: {', '.join(CHOICES[f.name])})")
+    if mistyped:
+        return problems  # the cross checks below assume well-typed values
+    if not st.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        bad("database_url", "not a database URL (sqlite:///path or postgresql://…)")
+    if st.redis_url and not st.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        bad("redis_url", "not a Redis URL (redis://host:port/db, rediss://…, unix://…)")
+    if st.password_min_length > st.password_max_length:
+        bad("password_min_length", f"larger than AUTHZ_PASSWORD_MAX_LENGTH ({st.password_max_length})")
+    if st.province and not re.fullmatch(r"[0-9]{2}", st.province):
+        bad("province", "a two-digit province code (e.g. 36) or empty")
+    for origin in filter(None, (o.strip() for o in st.web_origins.split(","))):
+        if not _ORIGIN.match(origin):
+            bad("web_origins", f"{origin!r} is not an origin (scheme://host[:port], no path)")
+    if st.sms_adapter == "http" and not _HTTP_URL.match(st.sms_webhook_url):
+        bad("sms_webhook_url", "AUTHZ_SMS_ADAPTER=http needs the gateway's http(s) URL")
+    if st.human_check == "hmac" and not st.human_check_secret:
+        bad("human_check_secret", "AUTHZ_HUMAN_CHECK=hmac needs the shared secret")
+    if st.app_callback_secrets:
+        for part in st.app_callback_secrets.split(","):
+            app, _, secret = part.partition(":")
+            if app.strip() not in ("taxapp", "iitapp") or not secret.strip():
+                bad("app_callback_secrets", "a list of app:secret pairs, app one of taxapp, iitapp")
+                break
+    return problems
+
+
+def unknown_names(env: dict[str, str] | None = None) -> list[str]:
+    """Warnings for AUTHZ_* variables that are no setting (a misspelt name is otherwise silently ignored),
+    each with the nearest real name."""
+    env = os.environ if env is None else env
+    known = {env_name(f.name) for f in fields(Settings)}
+    # variables the test suite and tools read, not service settings
+    known |= {"AUTHZ_TEST_DATABASE_URL", "AUTHZ_REDIS_TEST_URL"}
+    out = []
+    for name in sorted(n for n in env if n.startswith("AUTHZ_") and n not in known):
+        near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+        out.append(f"{name} is not a setting" + (f" (did you mean {near[0]}?)" if near else "") + "; ignored")
+    return out
+
+
+def _hide(name: str, value) -> str:
+    """A value fit for printing: secrets as *** (their length not shown), URL passwords hidden."""
+    if name in SECRETS:
+        return "***" if value else ""
+    text = str(value)
+    if name in URLS_WITH_PASSWORDS:
+        text = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
+    return text

@@ -14,12 +14,14 @@ import json
 from typing import Callable
 
 from . import clients
+from .bindings import Who
 from .db import database
 from .credentials import Hasher
 from .directory import Directory
 from .flows.integration import file_project
 from .ids import enterprise_domain
 from .models import Agreement, Binding, CrossRegionProject, Enterprise, Person
+from .vocab import Party
 
 # ---- enterprises (USCCs are 18 upper-case letters/digits; the 360100 region code is Nanchang, Jiangxi)
 PROVINCE = "36"
@@ -152,6 +154,8 @@ def resident_id(first17: str) -> str:
     return first17 + "10X98765432"[total % 11]
 
 
+# The demo's bindings are created as a source would file them (bindings.create: audit row, event).
+DEMO_SOURCE = Who(Party.SOURCE, "system:demo")
 DEMO_PASSWORD = "Demo#2026tax"  # every demo person's login password (passes R-PWD-1, not a common password)
 
 
@@ -201,7 +205,8 @@ def seed(service, progress: Progress = print) -> dict:
                 continue
             until = today + dt.timedelta(days=days) if days is not None else None
             directory.bind(people[uid], ent, role, state=state, origin=origin, functions=functions,
-                           valid_until=until, sub_identity=role == "tax_officer" and uid in SUB_IDENTITY_HOLDERS)
+                           valid_until=until, sub_identity=role == "tax_officer" and uid in SUB_IDENTITY_HOLDERS,
+                           by=DEMO_SOURCE)
             created["bindings"] += 1
             progress(label)
 

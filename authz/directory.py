@@ -1,9 +1,11 @@
 """Writes to enterprises, persons, bindings and agreements that change what the enforcer answers.
 
-Binding state transitions live in authz/bindings.py (with their guard); every other write here runs in
-one transaction with its change-log row (Service.changed), so the answer
-changes at once in this worker and within one poll everywhere else (R-AUTHZ-5). The account-centre
-flows and the integration API call these verbs; nothing else writes these tables.
+Every write of a binding row (creation, state, fields) lives in authz/bindings.py with its guard, audit
+row, event and cache invalidation; `bind` / `update_binding` here only hand seeding (demo, tests,
+benchmarks) to it. Every other write here runs in one transaction with its change-log row
+(Service.changed), so the answer changes at once in this worker and within one poll everywhere else
+(R-AUTHZ-5). The account-centre flows and the integration API call these verbs; nothing else writes
+these tables.
 """
 from __future__ import annotations
 
@@ -91,39 +93,20 @@ class Directory:
 
     def bind(self, person: Person, enterprise: Enterprise, role: str, *, state: str, origin: str,
              functions: list[str] | None = None, valid_until: dt.date | None = None,
-             initiated_by: str = "enterprise", sub_identity: bool = False) -> Binding:
-        """Create a binding in `state` (pending, or active where the source is authoritative)."""
-        if state not in ("pending", "active"):
-            raise AuthzError(E_BAD_STATE)
-        fs = self.check_function_set(role, enterprise, functions)
-        with database.atomic():
-            b = Binding.create(person=person, enterprise=enterprise, domain=enterprise_domain(enterprise.uscc),
-                               role=role, functions=fs, valid_until=valid_until, state=state, origin=origin,
-                               initiated_by=initiated_by, sub_identity=sub_identity,
-                               created_at=self.now, updated_at=self.now,
-                               decided_at=self.now if state == "active" else None)
-            if state == "active":
-                self.svc.grant_changed(person.uid, b.domain)
-        return b
+             initiated_by: str = "enterprise", sub_identity: bool = False, by=None) -> Binding:
+        """Create a binding in `state` (pending, or active where the source is authoritative): seeding
+        (demo, tests, benchmarks) as a source, through `bindings.create` (audit row, event, cache)."""
+        from . import bindings
+        return bindings.create(self.svc, person, enterprise, role, by=by or bindings.SEED, state=state,
+                               origin=origin, functions=functions, valid_until=valid_until,
+                               initiated_by=initiated_by, sub_identity=sub_identity)
 
-    def update_binding(self, binding: Binding, *, functions=..., valid_until=..., enabled=...) -> Binding:
-        """Change a binding's function set, validity end or enabled flag (never its identity type)."""
-        changes = {}
-        if functions is not ...:
-            changes["functions"] = self.check_function_set(binding.role, binding.enterprise, functions)
-        if valid_until is not ...:
-            changes["valid_until"] = valid_until
-        if enabled is not ...:
-            changes["enabled"] = bool(enabled)
-        if not changes:
-            return binding
-        with database.atomic():
-            n = (Binding.update(updated_at=self.now, version=Binding.version + 1, **changes)
-                 .where((Binding.id == binding.id) & (Binding.version == binding.version)).execute())
-            if n != 1:
-                raise AuthzError("conflict")
-            self.svc.grant_changed(binding.person.uid, binding.domain)
-        return Binding.get_by_id(binding.id)
+    def update_binding(self, binding: Binding, *, functions=..., valid_until=..., enabled=..., by=None) -> Binding:
+        """Change a binding's function set, validity end or enabled flag (never its identity type), through
+        `bindings.amend` (as a source unless `by` says otherwise)."""
+        from . import bindings
+        return bindings.amend(self.svc, binding, "terms", by=by or bindings.SEED, functions=functions,
+                              valid_until=valid_until, enabled=enabled)
 
     # ---- agreements
     def file_agreement(self, number: str, agency: Enterprise, client: Enterprise, agents: list[Person],

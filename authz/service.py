@@ -10,7 +10,7 @@ import time
 from . import change_signal, clients, migrations, policystore
 from .changes import ChangeFeed, record
 from .clock import Clock
-from .config import Settings
+from .config import Settings, unknown_names
 from .db import database, open_database
 from .enforcer import Enforcer
 from .grants import DomainStore, GrantStore
@@ -22,7 +22,11 @@ class Service:
     """Everything a request handler or a CLI command needs, wired once per process."""
 
     def __init__(self, settings: Settings | None = None, clock: Clock | None = None, ports=None):
-        self.settings = settings or Settings.from_env()
+        if settings is None:  # from the environment (gunicorn workers): say which AUTHZ_* names do nothing
+            for warning in unknown_names():
+                log.warning(warning)
+            settings = Settings.from_env()
+        self.settings = settings
         self.clock = clock or Clock()
         self.db = open_database(self.settings.database_url)
         self.ports = ports

@@ -279,9 +279,12 @@ def _writes(args, name, index, decide, svc, e, reqs_raw) -> dict:
     add_ns, remove_ns, first_ns, wrong = [], [], [], 0
     if name == "ours":
         from authz.db import database
+        from authz import bindings
         from authz.directory import Directory
         from authz.models import Binding, ChangeLog, Document, Enterprise, Person
+        from authz.vocab import Party
         directory = Directory(svc)
+        bench_enterprise = bindings.Who(Party.ENTERPRISE, "system:bench")
         first_change = ChangeLog.select(ChangeLog.id).order_by(ChangeLog.id.desc()).limit(1).scalar() or 0
 
         def cleanup():
@@ -303,7 +306,7 @@ def _writes(args, name, index, decide, svc, e, reqs_raw) -> dict:
                 wrong += not decide(uid, dom, *probe)
                 first_ns.append(time.perf_counter_ns() - t)
                 t = time.perf_counter_ns()
-                directory.transition(b, "deleted")
+                bindings.transition(svc, b, "deleted", by=bench_enterprise)
                 remove_ns.append(time.perf_counter_ns() - t)
                 t = time.perf_counter_ns()
                 wrong += decide(uid, dom, *probe)

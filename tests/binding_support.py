@@ -14,9 +14,11 @@ def face_proof(uid: str) -> Proof:
 
 
 def move(svc, b, to: str):
-    """Take the transition `b` -> `to` as the party bindings.TRANSITIONS gives it to."""
+    """Take the transition `b` -> `to` as the party bindings.TRANSITIONS gives it to (the person acts
+    as themself; the enterprise and a source as a test actor, for the audit row)."""
     to = S(to)
     order = (Party.PERSON, Party.ENTERPRISE, Party.SOURCE)
     party = next((p for p in order if bindings.may(b, to, p)), Party.PERSON)
     proof = face_proof(b.person.uid) if party is Party.PERSON and to is S.ACTIVE else None
-    return bindings.transition(svc, b, to, by=party, proof=proof)
+    who = bindings.Who(party, b.person.uid if party is Party.PERSON else f"test:{party.value}")
+    return bindings.transition(svc, b, to, by=who, proof=proof)

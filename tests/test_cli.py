@@ -459,10 +459,11 @@ def test_R_BIND_15_events_cli_lists_and_drains_the_outbox(tmp_path):
     svc.close()
     runner = CliRunner()
     env = Env(settings=settings)
-    out = runner.invoke(main, ["events", "list"], obj=env)
-    assert out.exit_code == 0 and out.output.strip().endswith("1 event(s)"), out.output
+    out = runner.invoke(main, ["events", "list"], obj=env)  # the binding's creation (bindings.create) and the sync
+    assert out.exit_code == 0 and out.output.strip().endswith("2 event(s)"), out.output
+    assert "binding.changed" in out.output and "binding.sync" in out.output
     out = runner.invoke(main, ["events", "drain"], obj=env)
-    assert out.exit_code == 0 and "delivered 1" in out.output, out.output
+    assert out.exit_code == 0 and "delivered 2" in out.output, out.output
     out = runner.invoke(main, ["events", "list", "--status", "pending"], obj=env)
     assert out.output.strip().endswith("0 event(s)")
 

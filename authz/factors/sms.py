@@ -19,8 +19,9 @@ class SmsCode:
     not_begun = codes.E_CODE_NONE
 
     def begin(self, svc, key, *, purpose, person=None, phone=None, subject=None, decoy=False, **send) -> dict:
-        """Send a code; a `decoy` spends every budget a send spends and sends nothing (answers alike)."""
-        (codes.spend if decoy else codes.issue)(svc, purpose, key, phone, **send)
+        """Send a code; a `decoy` spends every budget a send spends, keeps a code row no typed code matches
+        and sends nothing, so every answer of this step and the next is alike (R-LOGIN-12)."""
+        codes.issue(svc, purpose, key, phone, deliver=not decoy, **send)
         return {"factor": self.name, "phone": mask_phone(phone), "expires_in": svc.settings.code_ttl_seconds}
 
     def complete(self, svc, key, *, purpose, person=None, code=None, secret=None, against=None) -> str:

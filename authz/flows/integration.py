@@ -1,8 +1,9 @@
 """Integration port: what the external sources feed in, and the "data sync" push.
 
 Sources are trusted services (scope `integration`; tax-hall workstations scope `hall`). Each flow runs
-in one transaction with its audit rows and outbound events, writes bindings and agreements only through
-`Directory` (so the enforcer's answer changes at once, R-AUTHZ-5), and is idempotent: a resend of data
+in one transaction with its audit rows and outbound events, writes bindings only through `authz.bindings`
+(which writes their audit rows and events) and agreements through `Directory` (so the enforcer's answer
+changes at once, R-AUTHZ-5), and is idempotent: a resend of data
 already in force changes nothing and answers `changed: false`.
 
 * Registration data: enterprise + legal representative, active, origin registration (R-BIND-1).
@@ -36,6 +37,7 @@ from .. import accounts, audit, events, projects
 from .. import policy as pol
 from ..db import database
 from .. import bindings
+from ..bindings import binding_snapshot
 from ..directory import E_BAD_STATE, Directory
 from ..vocab import Party
 from ..errors import AuthzError, code
@@ -133,14 +135,6 @@ def _iso(d) -> str | None:
     return d.isoformat() if isinstance(d, (dt.date, dt.datetime)) else str(d)
 
 
-def binding_snapshot(b: Binding, change: str) -> dict:
-    """A binding as downstream systems see it."""
-    return {"binding_id": b.id, "change": change, "person": b.person.uid, "domain": b.domain,
-            "uscc": b.enterprise.uscc, "identity_type": b.role, "state": b.state, "enabled": b.enabled,
-            "functions": b.functions, "valid_until": _iso(b.valid_until), "origin": b.origin,
-            "sub_identity": b.sub_identity, "version": b.version, "updated_at": b.updated_at}
-
-
 def binding_view(b: Binding, changed: bool) -> dict:
     c = binding_constraints(b)
     return {"binding_id": b.id, "person": b.person.uid, "uscc": b.enterprise.uscc, "domain": b.domain,
@@ -227,29 +221,25 @@ def _person_or_stock(svc, actor, ref: PersonRef | dict, source: str) -> Person:
     return person
 
 
+def _source(actor) -> bindings.Who:
+    """The source acting: a service ("service:<name>") or a session Actor (uid, role, domain)."""
+    return bindings.Who.of(Party.SOURCE, actor)
+
+
 def _bind(svc, actor, person: Person, ent: Enterprise, role: str, *, state: str, origin: str,
           initiated_by: str = "integration", functions=None, valid_until=None, sub_identity: bool = False,
           refusable: bool = True, withdrawable_online: bool = False, source_ref: str = "", **detail) -> Binding:
     """A binding from a source, with its constraints written down (nothing from a source is withdrawable
-    online unless said so)."""
-    b = Directory(svc).bind(person, ent, role, state=state, origin=origin, functions=functions,
-                            valid_until=valid_until, initiated_by=initiated_by, sub_identity=sub_identity)
-    BindingConstraint.create(binding=b, refusable=refusable, withdrawable_online=withdrawable_online,
-                             source_ref=source_ref, created_at=svc.clock.time())
-    b = Binding.get_by_id(b.id)
-    _audit(svc, actor, "binding.create", f"binding:{b.id}", b.domain, person=person.uid, identity_type=role,
-           state=state, origin=origin, refusable=refusable, withdrawable_online=withdrawable_online,
-           source_ref=source_ref, **detail)
-    events.publish(svc, "binding.changed", binding_snapshot(b, "created"), subject=f"binding:{b.id}")
-    return b
+    online unless said so); bindings.create writes the audit row and the event."""
+    return bindings.create(svc, person, ent, role, by=_source(actor), state=state, origin=origin,
+                           functions=functions, valid_until=valid_until, initiated_by=initiated_by,
+                           sub_identity=sub_identity, detail=detail,
+                           constraint={"refusable": refusable, "withdrawable_online": withdrawable_online,
+                                       "source_ref": source_ref})
 
 
 def _transition(svc, actor, b: Binding, new_state: str, reason: str, **detail) -> Binding:
-    b = bindings.transition(svc, b, new_state, by=Party.SOURCE)
-    _audit(svc, actor, f"binding.{new_state}", f"binding:{b.id}", b.domain, person=b.person.uid,
-           identity_type=b.role, reason=reason, **detail)
-    events.publish(svc, "binding.changed", binding_snapshot(b, new_state), subject=f"binding:{b.id}")
-    return b
+    return bindings.transition(svc, b, new_state, by=_source(actor), reason=reason, detail=detail)
 
 
 def _close(svc, actor, b: Binding, reason: str, **detail) -> Binding:

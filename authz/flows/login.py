@@ -408,11 +408,11 @@ def verify_confirm(svc, flow_id: str) -> Step:
                                 person=flow.person)
     entry = Entry(ctx["entry"])
     binding = Binding.get_by_id(int(choice[1:]))
+    # bindings.transition writes the audit row ("binding.confirm", via enterprise_login), the outbound
+    # binding.changed event and the cache invalidation with the state, as the account-centre confirm does.
+    by = bindings_mod.Who(Party.PERSON, flow.person.uid, identity=binding.role, via="enterprise_login")
     with database.atomic():
-        bindings_mod.transition(svc, binding, BindingState.ACTIVE, by=Party.PERSON, proof=proof)
-        audit.record(svc, actor=flow.person.uid, identity=binding.role, domain=binding.domain,
-                     action="binding.confirm", target=f"binding:{binding.id}",
-                     detail={"via": "enterprise_login", "face_verified": True, "factor": proof.factor})
+        bindings_mod.transition(svc, binding, BindingState.ACTIVE, by=by, proof=proof)
     return _finish(svc, base.load(svc, MACHINE, flow_id), identity_for(entry, item))
 
 

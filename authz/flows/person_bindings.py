@@ -13,6 +13,10 @@ Face verification (R-BIND-6): `confirm(..., proof=...)` takes the `verification.
 this person (made by `flows.authorisation_confirm` after the scan was consumed); `bindings.transition`
 refuses the confirmation without one. One scan per confirm request, which may carry several bindings
 (batch confirm).
+
+Every write goes through `authz.bindings` (`create`, `transition`, `hide`) with the person as who acted
+(`bindings.Who`); it writes the audit row under the enterprise's domain (so the enterprise's audit view
+shows it, the actor column is the person), the outbound event and the cache invalidation.
 """
 from __future__ import annotations
 
@@ -21,15 +25,14 @@ from ..actor import Actor, allowed, require
 from ..bindings import E_FACE
 from ..verification import Proof
 from ..vocab import Party
-from ..audit import record
 from ..directory import E_BAD_STATE, E_USCC
 from ..errors import AuthzError, code
 from ..ids import USCC_RE
 from ..masking import mask_enterprise_name, mask_uscc
 from ..models import Binding, Enterprise, Person
 from .integration import sync_binding
-from .staff import (E_FILTER, E_NOT_REFUSABLE, E_TOO_MANY, HISTORY_STATES, MAX_BATCH, after_commit_invalidate,
-                    as_id, binding_query, binding_status, changed_event, check_filter_states, check_filter_type,
+from .staff import (E_FILTER, E_NOT_REFUSABLE, E_TOO_MANY, HISTORY_STATES, MAX_BATCH,
+                    as_id, binding_query, binding_status, check_filter_states, check_filter_type,
                     create_pending, effective_functions, flow_transaction, function_views,
                     identity_label, integration_marks, iso, known_identity_type, page)
 
@@ -61,11 +64,9 @@ def _mine(me: Person, binding_id) -> Binding:
     return b
 
 
-def _audit(svc, actor: Actor, action: str, b: Binding, detail: dict | None = None) -> None:
-    """Person actions on a binding are written under the enterprise's domain, so the enterprise's audit
-    view shows them; the actor column is the person."""
-    record(svc, actor=actor.uid, identity=actor.role, domain=b.domain, action=action, target=f"binding:{b.id}",
-           detail={"identity_type": b.role, **(detail or {})})
+def _by(actor: Actor) -> bindings.Who:
+    """The person acting on their own bindings (R-LOG-2: audited under the binding's enterprise)."""
+    return bindings.Who.of(Party.PERSON, actor)
 
 
 def _actions(svc, actor: Actor, b: Binding) -> list[str]:
@@ -166,9 +167,7 @@ def confirm(svc, actor: Actor, binding_ids: list, *, proof: Proof | None) -> lis
             raise AuthzError(E_BAD_STATE)
     with flow_transaction(svc):
         for b in rows:
-            changed_event(svc, bindings.transition(svc, b, "active", by=Party.PERSON, proof=proof), "active")
-            _audit(svc, actor, "authorisation.confirm", b, {"face_verified": True, "factor": proof.factor})
-            after_commit_invalidate(svc, me.uid, b.domain)
+            bindings.transition(svc, b, "active", by=_by(actor), proof=proof)
     return [person_view(svc, actor, _mine(me, b.id)) for b in rows]
 
 
@@ -183,8 +182,7 @@ def refuse(svc, actor: Actor, binding_id) -> dict:
     if not integration_marks(b)["refusable"]:
         raise AuthzError(E_NOT_REFUSABLE)
     with flow_transaction(svc):
-        changed_event(svc, bindings.transition(svc, b, "refused", by=Party.PERSON), "refused")
-        _audit(svc, actor, "authorisation.refuse", b)
+        bindings.transition(svc, b, "refused", by=_by(actor))
     return person_view(svc, actor, _mine(me, b.id))
 
 
@@ -203,10 +201,7 @@ def apply(svc, actor: Actor, *, uscc: str, identity_type: str) -> dict:
         raise AuthzError(E_ENT_UNKNOWN)
     me = _me(actor)
     with flow_transaction(svc, lock_enterprise=ent.id):
-        b = create_pending(svc, me, ent, role, origin="application", initiated_by="person", functions=None,
-                           valid_until=None)
-        changed_event(svc, b, "created")
-        _audit(svc, actor, "authorisation.apply", b)
+        b = create_pending(svc, me, ent, role, by=_by(actor), functions=None, valid_until=None)
     return person_view(svc, actor, _mine(me, b.id))
 
 
@@ -218,8 +213,7 @@ def withdraw_application(svc, actor: Actor, binding_id) -> dict:
     if b.state != "pending" or b.initiated_by != "person":
         raise AuthzError(E_BAD_STATE)
     with flow_transaction(svc):
-        changed_event(svc, bindings.transition(svc, b, "withdrawn", by=Party.PERSON), "withdrawn")
-        _audit(svc, actor, "authorisation.withdraw", b)
+        bindings.transition(svc, b, "withdrawn", by=_by(actor))
     return person_view(svc, actor, _mine(me, b.id))
 
 
@@ -246,9 +240,7 @@ def end_binding(svc, actor: Actor, binding_id) -> dict:
     if b.state != "active":
         raise AuthzError(E_BAD_STATE)
     with flow_transaction(svc):
-        changed_event(svc, bindings.transition(svc, b, "ended", by=Party.PERSON), "ended")
-        _audit(svc, actor, "authorisation.end", b)
-        after_commit_invalidate(svc, me.uid, b.domain)
+        bindings.transition(svc, b, "ended", by=_by(actor))
     return person_view(svc, actor, _mine(me, b.id))
 
 
@@ -298,12 +290,7 @@ def clear_history(svc, actor: Actor, binding_ids: list | None = None, *, identit
     if not rows:
         return 0
     with flow_transaction(svc):
-        n = (Binding.update(hidden_for_person=True, updated_at=svc.clock.time(), version=Binding.version + 1)
-             .where((Binding.id.in_([b.id for b in rows])) & (Binding.person == me.id)
-                    & (Binding.state.in_(HISTORY_STATES))).execute())
-        record(svc, actor=actor.uid, identity=actor.role, domain=actor.domain, action="authorisation.history.clear",
-               target=f"bindings:{len(rows)}", detail={"bindings": [b.id for b in rows]})
-    return n
+        return bindings.hide(svc, [b.id for b in rows], by=_by(actor))
 
 
 def _ids(binding_ids) -> list[int]:

@@ -8,14 +8,14 @@ Flows are plain functions `fn(svc, actor, ...)`; the REST layer and the CLI call
   ...) is asked first, so an identity without the module is refused before any id is looked at.
 * Every query is scoped to the actor's domain: a binding id of another enterprise is `not_found`,
   exactly like a missing one.
-* Bindings change state only through `Directory.transition` and their grants only through
-  `Directory.bind` / `Directory.update_binding`; every change is audited (R-LOG-2).
+* Bindings are written only through `authz.bindings` (`create`, `transition`, `amend`, `hide`), which
+  writes the audit row (R-LOG-2), the outbound event (R-BIND-15) and drops the cached grants with the
+  change; the flows here decide whether the actor may act and pass who acted (`bindings.Who`).
 * Views mask names and document numbers (R-MASK-1).
 
 Writes run in `flow_transaction`: on SQLite `BEGIN IMMEDIATE` (writers queue instead of failing on a stale
 snapshot), on PostgreSQL the enterprise row is locked `FOR UPDATE` where a flow checks for a duplicate
-before inserting (two adds of the same person: one pending binding). After commit the enforcer's cache
-entry of the affected person is dropped again, so no check can keep an answer read before the commit.
+before inserting (two adds of the same person: one pending binding).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import datetime as dt
 from contextlib import contextmanager
 from typing import Iterable
 
-from .. import accounts, events
+from .. import accounts
 from ..actor import Actor, allowed, require
 from ..audit import record
 from ..clock import SHANGHAI
@@ -35,13 +35,12 @@ from ..errors import AuthzError, code
 from ..ids import ENT_PREFIX
 from ..masking import mask_doc, mask_name
 from ..models import Binding, Document, Enterprise, Person
-from .integration import binding_constraints, binding_snapshot, sync_binding
+from .integration import binding_constraints, sync_binding
 
 # ---- error codes of the binding flows (the person side imports them too)
 E_NOT_REGISTERED = code("staff_not_registered")
 E_RISK = code("risk_not_confirmed")
 E_VALID_PAST = code("validity_end_past")
-E_EXISTS = code("binding_exists")
 E_NOT_WITHDRAWABLE = code("binding_not_withdrawable")
 E_NOT_REFUSABLE = code("binding_not_refusable")
 E_SORT = code("bad_sort")
@@ -58,7 +57,6 @@ ASSIST = "ac.staff.assist_code"
 SYNC = "ac.staff.sync"
 SELF_PERMISSIONS = "ac.self.permissions"
 
-LIVE_STATES = ("pending", "active")
 HISTORY_STATES = ("deleted", "withdrawn", "refused", "ended")
 MAX_PAGE = 200
 MAX_BATCH = 100
@@ -86,16 +84,6 @@ def flow_transaction(svc, *, lock_enterprise: int | None = None):
     else:
         with database.atomic("IMMEDIATE"):
             yield
-
-
-def after_commit_invalidate(svc, person_uid: str, domain: str) -> None:
-    """Drop the enforcer's cached grants of (person, domain) once the surrounding transaction commits
-    (Directory already drops them inside it; a check between that and the commit could re-cache the old
-    answer)."""
-    def drop():
-        if svc.enforcer is not None:
-            svc.enforcer.grants.invalidate(person_uid, domain)
-    database.after_commit(drop)
 
 
 def directory(svc) -> Directory:
@@ -280,14 +268,9 @@ def page(query, sort: str, limit, offset, sort_fields=SORT_FIELDS) -> tuple[list
     return rows, total
 
 
-def update_display_fields(svc, b: Binding, **fields) -> Binding:
-    """Change fields no enforcer answer depends on (assist code, hidden-from-list flags), with the same
-    optimistic version guard as Directory.update_binding. Proposed to move into Directory."""
-    n = (Binding.update(updated_at=svc.clock.time(), version=Binding.version + 1, **fields)
-         .where((Binding.id == b.id) & (Binding.version == b.version)).execute())
-    if n != 1:
-        raise AuthzError("conflict")
-    return Binding.get_by_id(b.id)
+def by_enterprise(actor: Actor) -> bindings.Who:
+    """The enterprise side acting through this session (audit: its uid, identity and domain)."""
+    return bindings.Who.of(Party.ENTERPRISE, actor)
 
 
 def audit(svc, actor: Actor, action: str, b: Binding | None = None, *, target: str = "", domain: str = "",
@@ -305,29 +288,12 @@ def integration_marks(b: Binding) -> dict:
     return {"refusable": c.refusable, "withdrawable_online": c.withdrawable_online}
 
 
-def changed_event(svc, b: Binding, change: str) -> None:
-    """The outbound "binding.changed" event, in the transaction of the change (as the integration port
-    does for its own changes), so downstream e-tax systems hear of account-centre changes too."""
-    b = Binding.get_by_id(b.id)
-    events.publish(svc, "binding.changed", binding_snapshot(b, change), subject=f"binding:{b.id}")
-
-
-def _live_duplicate(person: Person, ent: Enterprise, role: str) -> bool:
-    return Binding.select(Binding.id).where(
-        (Binding.person == person.id) & (Binding.enterprise == ent.id) & (Binding.role == role)
-        & (Binding.state.in_(LIVE_STATES))).exists()
-
-
-def create_pending(svc, person: Person, ent: Enterprise, role: str, *, origin: str, initiated_by: str,
+def create_pending(svc, person: Person, ent: Enterprise, role: str, *, by: bindings.Who,
                    functions: list[str] | None, valid_until: dt.date | None) -> Binding:
-    """Insert a pending binding unless the person already holds or awaits this identity type here.
-    Runs inside flow_transaction(lock_enterprise=ent.id), which serialises this check-then-insert.
-    (A partial unique index on binding(person_id, enterprise_id, role) WHERE state IN ('pending','active')
-    would make the database enforce it too; see the report.)"""
-    if _live_duplicate(person, ent, role):
-        raise AuthzError(E_EXISTS)
-    return directory(svc).bind(person, ent, role, state="pending", origin=origin, functions=functions,
-                               valid_until=valid_until, initiated_by=initiated_by)
+    """A pending binding (the enterprise's add, R-BIND-4, or the person's application, R-BIND-7);
+    `bindings.create` refuses a second live one of the same identity type (binding_exists)."""
+    return bindings.create(svc, person, ent, role, by=by, state="pending", functions=functions,
+                           valid_until=valid_until)
 
 
 # ---- views
@@ -382,11 +348,7 @@ def add_staff(svc, actor: Actor, *, name: str, doc_type: str, doc_number: str, i
         raise AuthzError(E_FUNCTIONS_EMPTY)
     person = registered_person(name, doc_type, doc_number)
     with flow_transaction(svc, lock_enterprise=ent.id):
-        b = create_pending(svc, person, ent, role, origin="enterprise", initiated_by="enterprise",
-                           functions=fs, valid_until=until)
-        changed_event(svc, b, "created")
-        audit(svc, actor, "staff.add", b, detail={"person": person.uid, "identity_type": role,
-                                                  "functions": fs, "valid_until": iso(until)})
+        b = create_pending(svc, person, ent, role, by=by_enterprise(actor), functions=fs, valid_until=until)
     b = binding_in_domain(actor, b.id)
     return staff_view(svc, b, primary_documents([person.id]).get(person.id), _pending_actions(svc, actor, b))
 
@@ -452,10 +414,7 @@ def withdraw_staff(svc, actor: Actor, binding_id) -> dict:
     if not integration_marks(b)["withdrawable_online"]:
         raise AuthzError(E_NOT_WITHDRAWABLE)
     with flow_transaction(svc):
-        b2 = bindings.transition(svc, b, "withdrawn", by=Party.ENTERPRISE)
-        changed_event(svc, b2, "withdrawn")
-        audit(svc, actor, "staff.withdraw", b2, detail={"person": b.person.uid, "identity_type": b.role})
-        after_commit_invalidate(svc, b.person.uid, b.domain)
+        bindings.transition(svc, b, "withdrawn", by=by_enterprise(actor))
     return _one(svc, actor, b.id, [])
 
 
@@ -469,18 +428,12 @@ def confirm_application(svc, actor: Actor, binding_id, *, functions: list[str] |
     if b.state != "pending" or b.initiated_by != "person":
         raise AuthzError(E_BAD_STATE)
     until = parse_valid_until(svc, valid_until)
-    d = directory(svc)
-    fs = (d.check_function_set(b.role, b.enterprise, functions) if functions is not None
+    fs = (directory(svc).check_function_set(b.role, b.enterprise, functions) if functions is not None
           else ceiling(svc, b.role, b.enterprise))
     if not fs:
         raise AuthzError(E_FUNCTIONS_EMPTY)
     with flow_transaction(svc):
-        b1 = d.update_binding(b, functions=fs, valid_until=until)
-        b2 = bindings.transition(svc, b1, "active", by=Party.ENTERPRISE)
-        changed_event(svc, b2, "active")
-        audit(svc, actor, "staff.application.confirm", b2,
-              detail={"person": b.person.uid, "identity_type": b.role, "functions": fs, "valid_until": iso(until)})
-        after_commit_invalidate(svc, b.person.uid, b.domain)
+        bindings.transition(svc, b, "active", by=by_enterprise(actor), functions=fs, valid_until=until)
     return _one(svc, actor, b.id, _staff_actions(svc, actor, b.role))
 
 
@@ -492,10 +445,7 @@ def refuse_application(svc, actor: Actor, binding_id) -> dict:
     if b.state != "pending" or b.initiated_by != "person":
         raise AuthzError(E_BAD_STATE)
     with flow_transaction(svc):
-        b2 = bindings.transition(svc, b, "refused", by=Party.ENTERPRISE)
-        changed_event(svc, b2, "refused")
-        audit(svc, actor, "staff.application.refuse", b2, detail={"person": b.person.uid, "identity_type": b.role})
-        after_commit_invalidate(svc, b.person.uid, b.domain)
+        bindings.transition(svc, b, "refused", by=by_enterprise(actor))
     return _one(svc, actor, b.id, [])
 
 
@@ -565,9 +515,8 @@ def manage_staff(svc, actor: Actor, binding_id, *, functions=UNSET, valid_until=
     if version is not None and int(version) != b.version:
         raise AuthzError("conflict")
     changes: dict = {}
-    d = directory(svc)
     if functions is not UNSET:
-        fs = d.check_function_set(b.role, b.enterprise, functions) if functions is not None else None
+        fs = directory(svc).check_function_set(b.role, b.enterprise, functions) if functions is not None else None
         changes["functions"] = fs if fs is not None else ceiling(svc, b.role, b.enterprise)
         if not changes["functions"]:
             raise AuthzError(E_FUNCTIONS_EMPTY)
@@ -576,17 +525,7 @@ def manage_staff(svc, actor: Actor, binding_id, *, functions=UNSET, valid_until=
     if not changes:
         return _one(svc, actor, b.id, _staff_actions(svc, actor, b.role))
     with flow_transaction(svc):
-        b2 = d.update_binding(b, **changes)
-        if "functions" in changes and b2.assist_functions:
-            keep = [f for f in b2.assist_functions if f in changes["functions"] or not f.startswith("biz.")]
-            if keep != b2.assist_functions:
-                b2 = update_display_fields(svc, b2, assist_functions=keep)
-        changed_event(svc, b2, "updated")
-        audit(svc, actor, "staff.manage", b2, detail={
-            "person": b.person.uid, "identity_type": b.role,
-            **({"functions": changes["functions"]} if "functions" in changes else {}),
-            **({"valid_until": iso(changes["valid_until"])} if "valid_until" in changes else {})})
-        after_commit_invalidate(svc, b.person.uid, b.domain)
+        bindings.amend(svc, b, "terms", by=by_enterprise(actor), **changes)
     return _one(svc, actor, b.id, _staff_actions(svc, actor, b.role))
 
 
@@ -599,10 +538,7 @@ def delete_staff(svc, actor: Actor, binding_id) -> dict:
     if b.state != "active":
         raise AuthzError(E_BAD_STATE)
     with flow_transaction(svc):
-        b2 = bindings.transition(svc, b, "deleted", by=Party.ENTERPRISE)
-        changed_event(svc, b2, "deleted")
-        audit(svc, actor, "staff.delete", b2, detail={"person": b.person.uid, "identity_type": b.role})
-        after_commit_invalidate(svc, b.person.uid, b.domain)
+        bindings.transition(svc, b, "deleted", by=by_enterprise(actor))
     return _one(svc, actor, b.id, [])
 
 
@@ -647,11 +583,7 @@ def clear_history(svc, actor: Actor, binding_ids: list | None = None, *, identit
     if not ids:
         return 0
     with flow_transaction(svc):
-        n = (Binding.update(hidden_for_enterprise=True, updated_at=svc.clock.time(), version=Binding.version + 1)
-             .where((Binding.id.in_(ids)) & (Binding.domain == actor.domain)
-                    & (Binding.state.in_(HISTORY_STATES))).execute())
-        audit(svc, actor, "staff.history.clear", target=f"bindings:{len(ids)}", detail={"bindings": ids})
-    return n
+        return bindings.hide(svc, ids, by=by_enterprise(actor))
 
 
 # ---- assist code (R-BIND-16)
@@ -708,8 +640,8 @@ def set_assist_code(svc, actor: Actor, binding_id, *, enabled: bool, functions: 
     if enabled and not fs:
         raise AuthzError(E_FUNCTIONS_EMPTY)
     with flow_transaction(svc):
-        b2 = update_display_fields(svc, b, assist_code=bool(enabled), assist_functions=list(fs))
-        audit(svc, actor, "staff.assist.set", b2, detail={"assist_enabled": bool(enabled), "functions": list(fs)})
+        b2 = bindings.amend(svc, b, "assist_code", by=by_enterprise(actor), assist_code=bool(enabled),
+                            assist_functions=list(fs))
     return _assist_view(svc, b2)
 
 

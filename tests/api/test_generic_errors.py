@@ -52,3 +52,36 @@ def test_R_LOGIN_12_reset_sms_quota_answers_the_same_whoever_holds_the_phone(svc
     foreign = sends(rid("36010220000404004"), "13900000009")  # a phone that is not the document's
     unknown = sends(rid("11010119990101001"), "13900000008")  # nobody's document
     assert own == foreign == unknown == [200] * 5 + [429]
+
+
+def test_R_LOGIN_12_reset_wrong_codes_answer_the_same_whoever_holds_the_phone(svc, world, client):
+    """R-LOGIN-12, R-SMS-2 (issue 10 finding 7): after the send, wrong codes in the password reset answer
+    the same sequence (code_invalid ... code_attempts_exhausted) whether the phone is the document's, is
+    someone else's, or the document is nobody's; a decoy code sent nowhere answered code_not_requested
+    before, which told the attacker the phone was not the document's."""
+    def wrong_codes(doc, phone):
+        f = client.post("/api/v1/password-reset", json={"doc_type": "resident_id", "doc_number": doc}).get_json()
+        r = client.post(f"/api/v1/password-reset/{f['flow']}/factors/sms", json={"phone": phone})
+        assert r.status_code == 200, r.get_json()
+        out = []
+        for _ in range(6):
+            r = client.post(f"/api/v1/password-reset/{f['flow']}/factors/sms/verify", json={"code": "000000"})
+            out.append((r.status_code, r.get_json()["code"]))
+        return out
+    own = wrong_codes(rid("36010220000404004"), "13800000004")  # 赵六's document and phone
+    foreign = wrong_codes(rid("36010220000404004"), "13900000009")
+    unknown = wrong_codes(rid("11010119990101001"), "13900000008")
+    assert own == foreign == unknown
+    assert own[0][1] == "code_invalid"
+
+
+def test_R_LOGIN_12_a_decoy_code_verifies_nothing(svc, world):
+    """R-LOGIN-12, R-PWD-4: the decoy row kept for a phone that is not the account's matches no typed code
+    at all (every one of the 10^6 six-digit codes is tried against its digest), so guessing cannot reset a
+    password without the account's phone."""
+    import hmac
+    from authz import codes
+    svc.settings = svc.settings.with_(generic_login_errors=True)
+    row = codes.issue(svc, codes.Purpose.RESET, "f" * 64, "13900000009", proven=True, deliver=False)
+    assert not any(hmac.compare_digest(row.code_digest, codes._digest(row.id, "f" * 64, f"{n:06d}"))
+                   for n in range(1_000_000))

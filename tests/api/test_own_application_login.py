@@ -87,3 +87,43 @@ def test_R_BIND_6_enterprise_login_confirm_needs_the_persons_face(svc, world, cl
     r = client.post(f"/api/v1/auth/login/{fid}/confirm/verify")
     assert r.status_code == 200 and r.get_json()["state"] == "done", r.get_json()
     assert Binding.get_by_id(pending.id).state == "active"
+
+
+def test_R_BIND_15_enterprise_login_confirm_tells_the_core_tax_system(svc, world, client):
+    """R-BIND-15, R-LOG-2, issue 10 "one home" for bindings: confirming a pending binding at the enterprise
+    login's confirm step writes, in the transaction of the confirm, the audit row and the outbound
+    binding.changed event the account-centre confirm writes (before, the login path wrote the audit row
+    but downstream systems never heard that the person became staff). A scan that fails writes neither."""
+    from authz.models import AuditLog, OutboxEvent
+    pending = Binding.get(Binding.person == world["pending"])
+    subject = f"binding:{pending.id}"
+
+    def changed_events():
+        return list(OutboxEvent.select().where((OutboxEvent.kind == "binding.changed")
+                                               & (OutboxEvent.subject == subject)).order_by(OutboxEvent.id))
+
+    def confirms():
+        return list(AuditLog.select().where((AuditLog.target == subject)
+                                            & AuditLog.action.in_(["binding.confirm", "authorisation.confirm"])))
+
+    events_before = len(changed_events())
+    fid, r = _enterprise_login(client, "13800000003", "13800000003")
+    choice = r.get_json()["pending"][0]["id"]
+    t = client.post(f"/api/v1/auth/login/{fid}/confirm", json={"choice": choice, "factor": "taxapp"})
+    confirm_face(svc, t.get_json()["ticket"], app="taxapp", person_uid="p-plain")  # someone else's face
+    assert client.post(f"/api/v1/auth/login/{fid}/confirm/verify").status_code in (401, 403, 422)
+    assert len(changed_events()) == events_before and confirms() == []
+
+    t = client.post(f"/api/v1/auth/login/{fid}/confirm", json={"choice": choice, "factor": "taxapp"})
+    confirm_face(svc, t.get_json()["ticket"], app="taxapp", person_uid="p-pending")
+    r = client.post(f"/api/v1/auth/login/{fid}/confirm/verify")
+    assert r.status_code == 200 and r.get_json()["state"] == "done", r.get_json()
+
+    evs = changed_events()[events_before:]
+    assert [(e.payload["change"], e.payload["state"], e.payload["person"]) for e in evs] == \
+        [("active", "active", "p-pending")]
+    assert evs[0].payload["uscc"] == USCC and evs[0].payload["binding_id"] == pending.id
+    [row] = confirms()
+    assert (row.actor, row.action, row.domain) == ("p-pending", "binding.confirm", pending.domain)
+    assert row.detail["via"] == "enterprise_login" and row.detail["face_verified"] is True
+    assert row.detail["person"] == "p-pending" and row.detail["identity_type"] == pending.role

@@ -447,3 +447,83 @@ def test_R_BIND_10_race_delete_vs_manage_leaves_no_live_grant(svc, w, directory)
         assert res[1][0] or res[1][1] in ("binding_state", "conflict"), res
         assert Binding.get_by_id(b.id).state == "deleted"
         assert not svc.enforcer.can(p.uid, w.dom["E"], "biz.query", "use")
+
+
+# ---- one home (issue 10 "Bindings"): no code outside authz/bindings.py writes a binding row
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+WRITE_METHODS = {"create", "insert", "insert_many", "insert_from", "replace", "replace_many", "update", "delete",
+                 "delete_by_id", "set_by_id", "bulk_create", "bulk_update", "get_or_create", "save", "delete_instance"}
+BINDING_MODELS = {"Binding", "BindingConstraint"}
+# Receivers that hold a binding row in the flows (an instance `.save()` / `.delete_instance()` on one of
+# these would write a binding outside its home; AST cannot know types, so the names are the proxy).
+BINDING_VARIABLES = {"b", "b1", "b2", "binding", "updated", "keep", "existing", "again", "row_binding"}
+HOME = {"authz/bindings.py"}
+
+
+def binding_writes_outside_home(root=ROOT) -> list[str]:
+    """Every `Binding.<write>(...)` / `BindingConstraint.<write>(...)` call, instance write on a
+    binding-named variable, and raw SQL writing the binding table in authz/ and api/, outside HOME."""
+    import ast
+    import re
+    sql = re.compile(r"\b(update|insert\s+into|delete\s+from|replace\s+into)\s+\"?binding(constraint)?\b", re.I)
+    found = []
+    for path in sorted([*(root / "authz").rglob("*.py"), *(root / "api").rglob("*.py")]):
+        rel = path.relative_to(root).as_posix()
+        if rel in HOME:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), rel)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WRITE_METHODS:
+                recv = node.func.value
+                name = recv.id if isinstance(recv, ast.Name) else recv.attr if isinstance(recv, ast.Attribute) else ""
+                if name in BINDING_MODELS or (node.func.attr in ("save", "delete_instance")
+                                              and name.lower() in BINDING_VARIABLES):
+                    found.append((rel, node.lineno, f"{name}.{node.func.attr}(...)"))
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and sql.search(node.value):
+                found.append((rel, node.lineno, f"SQL {node.value[:60]!r}"))
+    return [f"{rel}:{line}: {what}" for rel, line, what in sorted(found)]
+
+
+def test_R_BIND_18_one_home_no_binding_write_outside_authz_bindings():
+    """R-BIND-2/3/6/7/18, R-BIND-15, R-LOG-2 (issue 10 "one home"): every write of a binding row — creation,
+    state, fields, the source's constraints — is in authz/bindings.py, which takes who acted and writes
+    the guard, the audit row, the binding.changed event and the cache invalidation with it. So no flow,
+    route, seed (authz/demo.py goes through Directory.bind -> bindings.create) or migration can create,
+    move or edit a binding around the two-way confirmation, or without an audit row and an event."""
+    assert binding_writes_outside_home() == []
+
+
+def test_one_home_scan_is_not_vacuous(tmp_path):
+    """The scan finds the write shapes it is meant to forbid (so an empty answer above means something)."""
+    (tmp_path / "authz").mkdir()
+    (tmp_path / "api").mkdir()
+    (tmp_path / "authz" / "bindings.py").write_text("Binding.update(state='active').execute()\n")
+    (tmp_path / "authz" / "rogue.py").write_text(
+        "Binding.create(state='active')\nBinding.update(hidden_for_person=True).execute()\n"
+        "models.Binding.insert_many([]).execute()\nBindingConstraint.create(binding=1)\nb.save()\n"
+        "db.execute_sql('UPDATE binding SET state = 1')\nphone.save()\n")
+    found = binding_writes_outside_home(tmp_path)
+    assert [f.split(":")[1] for f in found] == ["1", "2", "3", "4", "5", "6"], found
+
+
+def test_R_BIND_4_one_live_binding_is_guarded_in_bindings_create_for_every_party(svc, w, directory, monkeypatch):
+    """R-BIND-4 / R-BIND-7 (issue 10 "one home"): whoever creates it — the enterprise, the person, a source —
+    a second pending or active binding of the same identity type for the same person in the same
+    enterprise is binding_exists; and when a concurrent create slipped past the check (simulated by
+    blinding it), the partial unique index still refuses it with binding_exists, not a 500."""
+    from authz import bindings
+    from authz.vocab import Party
+    p = directory.create_person("唯一测试", "resident_id", "360102199901019999", uid="p-once", registered=True)
+    first = bindings.create(svc, p, w.E, "invoice_officer", by=bindings.Who(Party.SOURCE, "service:hall"),
+                            state="active", origin="hall")
+    for who in (bindings.Who(Party.ENTERPRISE, "p-legal"), bindings.Who(Party.PERSON, "p-once"),
+                bindings.Who(Party.SOURCE, "service:core")):
+        with pytest.raises(AuthzError) as e:
+            bindings.create(svc, p, w.E, "invoice_officer", by=who, state="pending", origin="core_tax")
+        assert e.value.code == "binding_exists"
+    monkeypatch.setattr(bindings, "live_binding", lambda *a: None)  # the check lost the race
+    with pytest.raises(AuthzError) as e:
+        bindings.create(svc, p, w.E, "invoice_officer", by=bindings.Who(Party.ENTERPRISE, "p-legal"))
+    assert e.value.code == "binding_exists"
+    live = Binding.select().where((Binding.person == p.id) & (Binding.state.in_(["pending", "active"]))
+                                  & (Binding.role == "invoice_officer"))
+    assert [b.id for b in live] == [first.id]

@@ -35,9 +35,12 @@ def test_R_BIND_4_database_refuses_a_second_live_binding_of_the_same_type(svc, d
     ent = directory.upsert_enterprise("91360100MA35MIGR1X", "迁移测试有限公司")
     p = directory.create_person("李四", "resident_id", "360102199202021234", uid="p-migr")
     b = directory.bind(p, ent, "tax_officer", state="pending", origin="enterprise")
+    # the index itself, below bindings.create's own check (which answers binding_exists first)
+    row = {f: getattr(b, f) for f in ("person", "enterprise", "domain", "role", "state", "origin", "created_at",
+                                      "updated_at")}
     with pytest.raises(peewee.IntegrityError):
         with svc.db.atomic():
-            directory.bind(p, ent, "tax_officer", state="pending", origin="enterprise")
+            Binding.insert(**row).execute()
     move(directory.svc, b, "withdrawn")
     directory.bind(p, ent, "tax_officer", state="pending", origin="enterprise")  # history does not block
 

@@ -214,7 +214,8 @@ class _Attacker(http.server.BaseHTTPRequestHandler):
 def test_a_cross_site_form_post_is_refused_and_the_session_survives(page, context, served):
     """docs/login.md "Browsers": a page of another origin makes the logged-in browser post to the API (the
     cookies go along: same site, other port); the service refuses it (403 csrf_failed, the Origin is not
-    ours) and the person is still logged in."""
+    ours) and the person is still logged in. Then the session is lost: the next action goes to the login
+    page with the way back (R-LOGIN-13)."""
     start_login(page, "自然人业务", "13800000013")
     page.locator("[data-test=sms-send]").click()
     page.locator("[data-test=sms-sent]").wait_for()
@@ -237,3 +238,8 @@ def test_a_cross_site_form_post_is_refused_and_the_session_survives(page, contex
     page.reload()
     page.wait_for_url("**/account")
     assert "本人" in page.locator("[data-test=current-identity]").inner_text()
+
+    # the session goes away (here: the cookie): the next action returns to the login page, remembering where
+    context.clear_cookies()
+    page.locator("[data-test='menu-ac.person.info']").click()
+    page.wait_for_url("**/login?redirect=/account/person/info")

@@ -79,10 +79,12 @@ class MenuFunction(Schema):
     label_zh = fields.String()
     label_en = fields.String()
     group = fields.String(metadata={"description": "Catalogue menu group (business functions)"})
+    group_label = fields.String(metadata={"description": "The group's name in the request's language"})
 
 
 class MenuArea(Schema):
-    group = fields.String(metadata={"description": "Catalogue menu group (the rule file's fn lines)"})
+    group = fields.String(metadata={"description": "Catalogue menu group (the rule file's fn lines), its key"})
+    label = fields.String(metadata={"description": "The group's name in the request's language (group lines)"})
     functions = fields.List(fields.Nested(MenuFunction))
 
 

@@ -22,9 +22,11 @@ def menu(svc, actor: actor_mod.Actor, lang: str = "zh") -> dict:
             continue
         item = {"object": f.obj, "actions": acts, "label": f.en if lang == "en" else f.zh,
                 "label_zh": f.zh, "label_en": f.en}
+        index = svc.enforcer.index
         if f.obj.startswith(BIZ_PREFIX):
-            business.append(dict(item, group=f.group))
+            business.append(dict(item, group=f.group, group_label=index.group_label(f.group, lang)))
         else:
-            areas.setdefault(f.group, {"group": f.group, "functions": []})["functions"].append(item)
+            areas.setdefault(f.group, {"group": f.group, "label": index.group_label(f.group, lang),
+                                       "functions": []})["functions"].append(item)
     return {"entry": actor.entry.value, "areas": list(areas.values()), "business": business,
             "policy": svc.enforcer.index.digest[:12]}

@@ -74,6 +74,9 @@ def test_R_SW_3_personal_session_menu_has_the_personal_areas_with_labels(svc, wo
     info_zh = next(f for a in zh["areas"] for f in a["functions"] if f["object"] == "ac.person.info")
     info_en = next(f for a in en["areas"] for f in a["functions"] if f["object"] == "ac.person.info")
     assert info_zh["label"] == "个人信息" and info_en["label"] == "Personal information"
+    area_en = next(a for a in en["areas"] if a["group"] == "日志查询")
+    assert area_en["label"] == "Logs"  # the rule file's group line
+    assert next(a for a in zh["areas"] if a["group"] == "日志查询")["label"] == "日志查询"
     assert info_zh["actions"] == ["view", "edit"]
     assert not any(f["object"].startswith("ac.staff") for a in zh["areas"] for f in a["functions"])
     assert {b["object"] for b in zh["business"]} == {"biz.person.declare", "biz.person.query"}

@@ -109,6 +109,13 @@ def test_enterprise_login_choosing_an_identity_then_switching_in_the_header(page
     assert "管理员" in page.locator("[data-test=current-identity]").inner_text()
     assert page.locator("[data-test='menu-ac.staff']").is_visible()  # the admin sees existing staff
     shot(page, "account-enterprise")
+    page.locator("[data-test=language]").click()  # the menu is asked again, in English
+    expect(page.locator("[data-test=menu]")).to_contain_text("Staff and permissions")
+    expect(page.locator("[data-test=menu]")).to_contain_text("Existing staff")
+    expect(page.locator("[data-test=current-identity]")).to_contain_text("Administrator")
+    shot(page, "account-enterprise-en")
+    page.locator("[data-test=language]").click()
+    expect(page.locator("[data-test=menu]")).to_contain_text("人员权限管理")
 
     page.locator("[data-test=switcher]").click()
     menu = page.locator("[data-test=switch-menu]")

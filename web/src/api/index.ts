@@ -78,11 +78,13 @@ export interface MenuFunction {
   label_zh: string
   label_en: string
   group?: string
+  group_label?: string
 }
 
 export interface Menu {
   entry: string
-  areas: Array<{ group: string; functions: MenuFunction[] }>
+  /** `group` is the catalogue's key, `label` its name in the chosen language */
+  areas: Array<{ group: string; label: string; functions: MenuFunction[] }>
   business: MenuFunction[]
 }
 

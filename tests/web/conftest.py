@@ -43,6 +43,7 @@ def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("web")
     env = service_env(f"sqlite:///{tmp / 'authz.db'}")
     inst = Instance(env, tmp / "serve.log", workers=2, args=("--demo",), ready_seconds=120)
+    inst.db_file = tmp / "authz.db"
     yield inst
     inst.stop()
 

@@ -162,6 +162,36 @@ def test_the_other_entries_log_in_as_the_readme_says(page, context, tab, account
         assert page.locator("[data-test=menu] a[data-test^=menu-]").count() > 0
 
 
+def test_first_login_signs_the_agreement_and_replaces_the_initial_password(page, context, served):
+    """R-LOGIN-10 and R-PWD-2 (seed 003 §企业业务登录 第五步): a stock person's first login asks for the user
+    agreement, then for a new password before anything else; the password rule's message is shown next to
+    the new-password field (R-PWD-1); then the person is in."""
+    import sqlite3
+    with sqlite3.connect(served.db_file) as db:  # make p-demo-agent2 a stock person at first login
+        db.execute("UPDATE person SET must_change_password = 1, agreement_signed_at = NULL WHERE uid = ?",
+                   (demo.AGENT2,))
+    start_login(page, "自然人业务", "13800000008")
+    page.locator("[data-test=sms-send]").click()
+    page.locator("[data-test=sms-sent]").wait_for()
+    page.locator("input[name=code]").fill(code_from_outbox(context, "13800000008"))
+    page.locator("[data-test=sms-verify]").click()
+    page.get_by_role("heading", name="签订用户协议").wait_for()
+    shot(page, "login-agreement")
+    page.get_by_role("button", name="同意并继续").click()
+    page.get_by_role("heading", name="修改初始密码").wait_for()
+    page.locator("input[name=new_password]").fill("short")
+    page.locator("input[name=confirm_password]").fill("short")
+    page.locator("input[name=confirm_password]").press("Enter")
+    expect(field_error(page, "new_password")).to_contain_text("密码长度须为8-16位")
+    shot(page, "login-change-password")
+    page.locator("input[name=new_password]").fill("Fresh#2026pwd")
+    page.locator("input[name=confirm_password]").fill("Fresh#2026pwd")
+    page.get_by_role("button", name="确定").click()
+    page.wait_for_url("**/account")
+    expect(page.locator("[data-test=current-identity]")).to_contain_text("本人")
+    copy_to_docs(["login-change-password:375"])
+
+
 def test_errors_next_to_the_field_in_chinese_and_in_english(page):
     """R-LOGIN-12: the service's hint is shown next to the field it concerns, in Chinese, and in English
     once English is chosen (Accept-Language follows the choice); the client's own checks likewise."""

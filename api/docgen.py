@@ -32,8 +32,9 @@ served from the installed bundle, so it works without internet access). This pag
   of the identity type) and the masked `enterprise_masked` / `uscc_masked`; the login SMS factor answers
   `sends_left`. A front end needs no role names of its own.
 * **Development only.** `GET /api/v1/dev` (which development pages to show) and
-  `GET /api/v1/dev/sms-outbox?phone=&limit=` (the codes sent) exist only with `AUTHZ_SMS_ADAPTER=dev`;
-  with the production adapter they answer 404 and are not in the OpenAPI document.
+  `GET /api/v1/dev/sms-outbox?phone=&limit=` (the codes sent) exist only with `AUTHZ_SMS_ADAPTER=dev` and
+  `AUTHZ_DEV_PAGES=true` (`authz serve --demo` sets it); otherwise they answer 404 and are not in the
+  OpenAPI document.
 
 See [login.md](login.md) for the login state machines and a walkthrough, and
 [account_person.md](account_person.md) for the person account centre.
@@ -44,7 +45,7 @@ def render() -> str:
     from authz.config import Settings
     from . import create_app
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(Settings(database_url=f"sqlite:///{tmp}/doc.db"), follow=False)
+        app = create_app(Settings(database_url=f"sqlite:///{tmp}/doc.db", dev_pages=True), follow=False)
         spec = app.test_client().get("/openapi.json").get_json()
         app.extensions["authz"].close()
     groups: dict[str, list[tuple[str, str, str, str]]] = {}

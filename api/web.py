@@ -11,9 +11,11 @@
 The bundle is built by `pip install` (setup.py runs `npm ci && npm run build` in web/) into api/static/web;
 without it the fallback answers a JSON 404 that says how to build it.
 
-`/api/v1/dev` exists only while the development SMS adapter is configured (AUTHZ_SMS_ADAPTER=dev): it tells
-the front end which development pages to show, and `/api/v1/dev/sms-outbox` lists the codes sent, so a demo
-login can be finished in the browser alone. With the production adapter both are absent (404)."""
+`/api/v1/dev` exists only while the development SMS adapter is configured (AUTHZ_SMS_ADAPTER=dev) AND the
+development pages are asked for (AUTHZ_DEV_PAGES, set by `authz serve --demo`): it tells the front end which
+development pages to show, and `/api/v1/dev/sms-outbox` lists the codes sent, so a demo login can be finished
+in the browser alone. Otherwise both are absent (404): the development adapter is the default, and a
+service started without --demo must not hand out login codes over HTTP."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -101,14 +103,16 @@ def register(app, api) -> None:
     def _not_found(error):
         return fallback(error, api.handle_http_exception)
 
-    if app.extensions["authz"].settings.sms_adapter == "dev":
+    st = app.extensions["authz"].settings
+    if st.dev_pages and st.sms_adapter == "dev":
         api.register_blueprint(dev_blp)
 
 
 # ---- development pages' API (absent unless the development SMS adapter is configured)
 dev_blp = Blueprint("dev", __name__, url_prefix="/api/v1/dev",
-                    description="Development adapters (present only with AUTHZ_SMS_ADAPTER=dev): what the "
-                                "front end's development pages read")
+                    description="Development adapters (present only with AUTHZ_SMS_ADAPTER=dev and "
+                                "AUTHZ_DEV_PAGES, which `authz serve --demo` sets): what the front end's "
+                                "development pages read")
 
 
 class DevInfo(Schema):

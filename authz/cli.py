@@ -168,6 +168,8 @@ def serve(env: Env, port: int, host: str, workers: int, threads: int, demo: bool
     os.environ["DATABASE_URL"] = settings.database_url
     os.environ["AUTHZ_MODEL_PATH"] = settings.model_path
     os.environ["AUTHZ_RULES_PATH"] = settings.rules_path
+    if demo:  # the demo's browser pages may read the development SMS outbox (docs/web.md)
+        os.environ.setdefault("AUTHZ_DEV_PAGES", "true")
     click.echo(f"starting gunicorn: http://{host}:{port} ({workers} workers × {threads} threads); "
                f"readiness at /readyz, documentation at /docs")
     run_gunicorn({"bind": f"{host}:{port}", "workers": workers, "threads": threads})

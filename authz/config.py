@@ -63,6 +63,7 @@ class Settings:
     human_check: str = "off"  # "off" in development; name of a production human-verification adapter
     # ports: "dev" adapters write to outbox tables / simulators, "http" adapters call out
     sms_adapter: str = "dev"
+    dev_pages: bool = False  # serve /api/v1/dev… (the SMS outbox over HTTP) with the dev SMS adapter; --demo sets it
     sms_webhook_url: str = ""
     events_adapter: str = "dev"
     app_callback_secrets: str = ""  # "taxapp:secret,iitapp:secret" for the production signed callbacks

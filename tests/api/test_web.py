@@ -23,6 +23,8 @@ def bundle(tmp_path, monkeypatch):
 
 @pytest.fixture
 def client(svc, bundle):
+    import dataclasses
+    svc.settings = dataclasses.replace(svc.settings, dev_pages=True)  # as `authz serve --demo` sets it
     return create_app(service=svc).test_client()
 
 
@@ -92,9 +94,13 @@ def test_dev_pages_api_with_the_dev_sms_adapter(client):
     assert client.get("/api/v1/dev/sms-outbox?phone=x%27").status_code == 422
 
 
-def test_dev_pages_api_is_absent_with_the_production_sms_adapter(svc, bundle):
+@pytest.mark.parametrize("changes", [
+    {"dev_pages": True, "sms_adapter": "http", "sms_webhook_url": "http://127.0.0.1:9/sms"},  # production adapter
+    {"dev_pages": False},  # the development adapter (the default) without --demo / AUTHZ_DEV_PAGES
+])
+def test_dev_pages_api_is_absent_unless_asked_for_with_the_dev_sms_adapter(svc, bundle, changes):
     import dataclasses
-    svc.settings = dataclasses.replace(svc.settings, sms_adapter="http", sms_webhook_url="http://127.0.0.1:9/sms")
+    svc.settings = dataclasses.replace(svc.settings, **changes)
     c = create_app(service=svc).test_client()
     for path in ("/api/v1/dev", "/api/v1/dev/sms-outbox"):
         r = c.get(path)

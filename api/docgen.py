@@ -31,8 +31,9 @@ served from the installed bundle, so it works without internet access). This pag
   the request's language. Login choices and switcher options carry `identity_label` (the rule file's name
   of the identity type) and the masked `enterprise_masked` / `uscc_masked`; the login SMS factor answers
   `sends_left`. A front end needs no role names of its own.
-* **Development only.** `GET /api/v1/dev` (which development pages to show) and
-  `GET /api/v1/dev/sms-outbox?phone=&limit=` (the codes sent) exist only with `AUTHZ_SMS_ADAPTER=dev` and
+* **Development only.** `GET /api/v1/dev` (which development pages to show),
+  `GET /api/v1/dev/sms-outbox?phone=&limit=` (the codes sent) and `POST /api/v1/dev/scan` (the app
+  simulator: a face check or a personal QR-login ticket scanned as a person) exist only with `AUTHZ_SMS_ADAPTER=dev` and
   `AUTHZ_DEV_PAGES=true` (`authz serve --demo` sets it); otherwise they answer 404 and are not in the
   OpenAPI document.
 

@@ -136,12 +136,39 @@ class Outbox(Schema):
     messages = fields.List(fields.Nested(OutboxMessage))
 
 
+class ScanRequest(Schema):
+    ticket = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    person = fields.String(required=True, validate=Pattern(r"^[A-Za-z0-9_\-]{1,64}$"),
+                           metadata={"description": "Person id (p-...): the face shown, or who is logged in on the app"})
+    app = fields.String(load_default="taxapp", validate=validate.OneOf(["taxapp", "iitapp"]))
+    face_ok = fields.Boolean(load_default=True, metadata={"description": "false: the face does not match"})
+
+
+class ScanResult(Schema):
+    ticket = fields.String()
+    state = fields.String()
+
+
 @dev_blp.route("")
 class Dev(MethodView):
     @dev_blp.response(200, DevInfo)
     def get(self):
         """Which development adapters are active (this route exists only while one is)."""
-        return {"adapters": {"sms": "dev"}, "pages": ["sms-outbox"]}
+        return {"adapters": {"sms": "dev", "apps": "simulator"}, "pages": ["sms-outbox", "app-simulator"]}
+
+
+@dev_blp.route("/scan")
+class DevScan(MethodView):
+    @dev_blp.arguments(ScanRequest)
+    @dev_blp.response(200, ScanResult)
+    def post(self, body):
+        """The app simulator: scan a face-check ticket (or a personal QR-login ticket) as `authz dev scan` does."""
+        from flask import current_app
+
+        from authz.flows.qr_login import confirm_by_callback
+        return confirm_by_callback(current_app.extensions["authz"], body["app"],
+                                   {"ticket": body["ticket"], "person": body["person"], "face_ok": body["face_ok"],
+                                    "app_login": True})
 
 
 @dev_blp.route("/sms-outbox")

@@ -86,7 +86,7 @@ def test_without_a_built_bundle_the_fallback_says_how_to_build_it(svc, tmp_path,
 def test_dev_pages_api_with_the_dev_sms_adapter(client):
     """The development SMS adapter is configured: the front end is told to show the outbox page, which
     lists the codes sent (what `authz dev outbox` prints)."""
-    assert client.get("/api/v1/dev").get_json() == {"adapters": {"sms": "dev"}, "pages": ["sms-outbox"]}
+    assert client.get("/api/v1/dev").get_json()["pages"] == ["sms-outbox", "app-simulator"]
     from authz.ports.sms import DevOutbox
     DevOutbox(clock=type("C", (), {"time": staticmethod(lambda: 1.0)})()).send("13800000001", "验证码123456")
     out = client.get("/api/v1/dev/sms-outbox?phone=13800000001").get_json()
@@ -105,4 +105,6 @@ def test_dev_pages_api_is_absent_unless_asked_for_with_the_dev_sms_adapter(svc, 
     for path in ("/api/v1/dev", "/api/v1/dev/sms-outbox"):
         r = c.get(path)
         assert r.status_code == 404 and r.get_json()["code"] == "not_found"
+    r = c.post("/api/v1/dev/scan", json={"ticket": "t", "person": "p-demo-legal"})
+    assert r.status_code in (404, 405) and r.is_json
     assert "/api/v1/dev" not in c.get("/openapi.json").get_json()["paths"]

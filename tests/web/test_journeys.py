@@ -192,6 +192,50 @@ def test_first_login_signs_the_agreement_and_replaces_the_initial_password(page,
     copy_to_docs(["login-change-password:375"])
 
 
+def scan_on_the_simulator_page(context, ticket: str, person: str) -> None:
+    """Play the tax app scanning `ticket` as `person`, on the development app simulator page."""
+    sim = context.new_page()
+    sim.goto("/dev/app-simulator")
+    sim.locator("input[name=ticket]").fill(ticket)
+    sim.locator("input[name=person]").fill(person)
+    sim.locator("[data-test=scan]").click()
+    sim.locator("[data-test=scan-result]").wait_for()
+    shot(sim, "dev-app-simulator")
+    sim.close()
+
+
+def test_app_scan_second_factor_with_the_simulator_page(page, context):
+    """R-LOGIN-2 (second factor by the tax app's face scan, seed 003 §企业业务登录 第三步): the page shows the
+    ticket; the simulator page plays the app; the login goes on (one identity: straight in)."""
+    start_login(page, "企业业务", "13800000001", uscc=demo.USCC_MAIN)
+    page.get_by_text("税务APP扫码").click()
+    page.get_by_role("button", name="显示二维码").click()
+    ticket = page.locator("[data-test=ticket]").inner_text().strip()
+    scan_on_the_simulator_page(context, ticket, demo.LEGAL)
+    page.get_by_role("button", name="已扫码确认").click()
+    page.wait_for_url("**/account")
+    expect(page.locator("[data-test=current-identity]")).to_contain_text("法定代表人")
+
+
+def test_pending_only_person_confirms_with_a_face_scan_at_login(page, context):
+    """R-LOGIN-3 / R-BIND-6 (seed 003 §企业业务登录 第四步: only a pending identity, confirm it): the page
+    lists the pending authorisation, the face scan on the simulator page confirms it, and the person enters
+    as the tax officer."""
+    start_login(page, "企业业务", "13800000006", uscc=demo.USCC_MAIN)
+    page.locator("[data-test=sms-send]").click()
+    page.locator("[data-test=sms-sent]").wait_for()
+    page.locator("input[name=code]").fill(code_from_outbox(context, "13800000006"))
+    page.locator("[data-test=sms-verify]").click()
+    page.get_by_role("heading", name="确认授权").wait_for()
+    shot(page, "login-confirm-pending")
+    page.get_by_role("button", name="人脸识别确认").click()
+    ticket = page.locator(".ticket").inner_text().strip()
+    scan_on_the_simulator_page(context, ticket, demo.PENDING)
+    page.get_by_role("button", name="已完成人脸识别").click()
+    page.wait_for_url("**/account")
+    expect(page.locator("[data-test=current-identity]")).to_contain_text("办税员")
+
+
 def test_errors_next_to_the_field_in_chinese_and_in_english(page):
     """R-LOGIN-12: the service's hint is shown next to the field it concerns, in Chinese, and in English
     once English is chosen (Accept-Language follows the choice); the client's own checks likewise."""

@@ -22,6 +22,7 @@ export const router = createRouter({
       ],
     },
     { path: '/dev/sms-outbox', name: 'dev-outbox', component: () => import('@/pages/DevOutbox.vue') },
+    { path: '/dev/app-simulator', name: 'dev-simulator', component: () => import('@/pages/DevAppSimulator.vue') },
     { path: '/:rest(.*)*', name: 'not-found', component: () => import('@/pages/NotFound.vue') },
   ],
 })

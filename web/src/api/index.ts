@@ -155,6 +155,8 @@ export const account = {
 export const dev = {
   /** Which development pages to show; rejects (404) when the service runs production adapters. */
   info: () => request<DevInfo>('GET', '/dev', undefined, { quiet: true }),
+  scan: (ticket: string, person: string, app: string, faceOk: boolean) =>
+    request<{ ticket: string; state: string }>('POST', '/dev/scan', { ticket, person, app, face_ok: faceOk }),
   outbox: (phone?: string) => request<{ messages: OutboxMessage[] }>('GET', '/dev/sms-outbox', undefined,
     { query: { phone, limit: 20 }, quiet: true }),
 }

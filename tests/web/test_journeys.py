@@ -323,4 +323,5 @@ def test_a_cross_site_form_post_is_refused_and_the_session_survives(page, contex
     # the session goes away (here: the cookie): the next action returns to the login page, remembering where
     context.clear_cookies()
     page.locator("[data-test='menu-ac.person.info']").click()
-    page.wait_for_url("**/login?redirect=/account/person/info")
+    page.wait_for_url("**/login?redirect=/account/person/info&reason=session_required")
+    expect(page.locator("[data-test=session-lost]")).to_contain_text("请先登录")

@@ -34,9 +34,10 @@ router.beforeEach(async (to) => {
   return { name: 'login', query: { redirect: to.fullPath } }
 })
 
-onSessionLost(() => {
+onSessionLost((code) => {
   const s = useSession()
   s.clear()
   const here = router.currentRoute.value
-  if (here.name !== 'login') router.push({ name: 'login', query: { redirect: here.fullPath } })
+  // the login page says why (session_required, session_expired, identity_revoked) and returns here after
+  if (here.name !== 'login') router.push({ name: 'login', query: { redirect: here.fullPath, reason: code } })
 })

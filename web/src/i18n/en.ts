@@ -37,6 +37,11 @@ export default {
     lockedUntil: 'The account is locked until {time}',
     forgot: 'Forgot password',
     restart: 'Start again',
+    lost: {
+      session_required: 'Please log in',
+      session_expired: 'Your session has ended: please log in again',
+      identity_revoked: 'The identity you were using has ended or was revoked: please log in again',
+    },
   },
   factor: {
     heading: 'Verification',

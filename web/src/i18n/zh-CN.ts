@@ -37,6 +37,11 @@ export default {
     lockedUntil: '账号已锁定，解锁时间：{time}',
     forgot: '忘记密码',
     restart: '重新登录',
+    lost: {
+      session_required: '请先登录',
+      session_expired: '登录已失效，请重新登录',
+      identity_revoked: '您当前的身份已失效或已被撤销，请重新登录',
+    },
   },
   factor: {
     heading: '身份验证',

@@ -236,6 +236,37 @@ def test_pending_only_person_confirms_with_a_face_scan_at_login(page, context):
     expect(page.locator("[data-test=current-identity]")).to_contain_text("办税员")
 
 
+def test_an_ended_agreement_sends_the_agent_to_the_login_page_saying_so(page, context, served):
+    """R-AGT-2 / R-SW-5: the agent works for a client; the agency filing ends that agreement (integration
+    API, as the source would); the page's next action returns to the login page saying the identity was
+    revoked, with the way back."""
+    import json
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.system.serving import ROOT, service_env
+    start_login(page, "代理业务", "13800000007", uscc=demo.USCC_AGENCY)
+    page.locator("[data-test=sms-send]").click()
+    page.locator("[data-test=sms-sent]").wait_for()
+    page.locator("input[name=code]").fill(code_from_outbox(context, "13800000007"))
+    page.locator("[data-test=sms-verify]").click()
+    page.locator("li.choice", has_text="MO5E").get_by_role("button").click()  # the second client
+    page.wait_for_url("**/account")
+    out = subprocess.run([sys.executable, "-m", "authz.cli", "client", "create", "agency-filing", "--scope",
+                          "integration"], cwd=ROOT, env=service_env(f"sqlite:///{served.db_file}"),
+                         capture_output=True, text=True, check=True)
+    key = out.stdout.strip().splitlines()[-1]
+    req = urllib.request.Request(f"{served.base}/api/v1/integration/agreements/DEMO-AGR-2026-0003", method="PATCH",
+                                 data=json.dumps({"status": "ended"}).encode(),
+                                 headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    assert urllib.request.urlopen(req, timeout=10).status == 200
+    page.locator("[data-test=menu] a[data-test^=menu-]").first.click()
+    page.wait_for_url(re.compile(r".*/login\?redirect=.*&reason=identity_revoked$"))
+    expect(page.locator("[data-test=session-lost]")).to_contain_text("您当前的身份已失效或已被撤销")
+    shot(page, "login-identity-revoked")
+
+
 def test_errors_next_to_the_field_in_chinese_and_in_english(page):
     """R-LOGIN-12: the service's hint is shown next to the field it concerns, in Chinese, and in English
     once English is chosen (Accept-Language follows the choice); the client's own checks likewise."""

@@ -30,7 +30,13 @@ export const router = createRouter({
 router.beforeEach(async (to) => {
   if (!to.matched.some((r) => r.meta.session)) return true
   const s = useSession()
-  if (s.loggedIn || (await s.load())) return true
+  if (s.loggedIn) {
+    // the menu follows the enforcer's current answer (a binding ended, a policy reloaded); a session that
+    // is gone answers 401 here and onSessionLost takes the person to the login page, saying why
+    void s.refresh().catch(() => undefined)
+    return true
+  }
+  if (await s.load()) return true
   return { name: 'login', query: { redirect: to.fullPath } }
 })
 

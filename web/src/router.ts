@@ -27,23 +27,33 @@ export const router = createRouter({
   ],
 })
 
+let navigatingTo: string | null = null // where a navigation under way goes (the way back if the session is lost)
+
 router.beforeEach(async (to) => {
   if (!to.matched.some((r) => r.meta.session)) return true
   const s = useSession()
+  navigatingTo = to.fullPath
   if (s.loggedIn) {
     // the menu follows the enforcer's current answer (a binding ended, a policy reloaded); a session that
     // is gone answers 401 here and onSessionLost takes the person to the login page, saying why
-    void s.refresh().catch(() => undefined)
-    return true
+    await s.refresh().catch(() => undefined)
+    return s.loggedIn
   }
   if (await s.load()) return true
   return { name: 'login', query: { redirect: to.fullPath } }
 })
+router.afterEach(() => {
+  navigatingTo = null
+})
 
+let redirecting = false // several requests may report the same loss: one redirect
 onSessionLost((code) => {
   const s = useSession()
   s.clear()
   const here = router.currentRoute.value
-  // the login page says why (session_required, session_expired, identity_revoked) and returns here after
-  if (here.name !== 'login') router.push({ name: 'login', query: { redirect: here.fullPath, reason: code } })
+  if (redirecting || here.name === 'login') return
+  redirecting = true
+  // the login page says why (session_required, session_expired, identity_revoked) and returns there after
+  router.push({ name: 'login', query: { redirect: navigatingTo ?? here.fullPath, reason: code } })
+    .finally(() => { redirecting = false })
 })

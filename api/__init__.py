@@ -61,6 +61,10 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     [api.register_blueprint(b) for b in account_enterprise.BLUEPRINTS + account_authorisations.BLUEPRINTS]
     from . import certificates  # tax digital certificates: filing, certificate login, account centre
     [api.register_blueprint(b) for b in certificates.BLUEPRINTS]
+    from . import catalogue  # the error catalogue each error answer's `type` points to (issue 13)
+    api.register_blueprint(catalogue.blp)
+    from . import oidc  # single sign-on: the portal as an OpenID Connect provider (issue 12)
+    oidc.register(app, api, service)
     from . import web  # the web front end at / (issue 11) and, with the dev adapters, the dev pages' API
     web.register(app, api)
 

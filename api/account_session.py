@@ -8,6 +8,7 @@ from marshmallow import EXCLUDE, Schema, fields
 
 from authz import actor, menu, sessions
 from authz.errors import AuthzError
+from authz.oidc import grants as oidc_grants
 
 from .errors import language
 from .schemas import Token
@@ -54,7 +55,8 @@ class SessionCheckRequest(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    session = fields.String(required=True, metadata={"description": "The session id (azs_...) the user presented"})
+    session = fields.String(required=True, metadata={"description": "The session id (azs_...) the user presented, "
+                                                      "or an access token (azat_...) a relying party holds (docs/sso.md)"})
     object = Token("Function (ac.* or biz.*)", "biz.invoice_use")
     action = Token("Action on the function", "use")
 
@@ -156,7 +158,7 @@ class SessionCheck(MethodView):
     @check_blp.response(200, SessionCheckResponse)
     @check_blp.alt_response(401, response="DEFAULT_ERROR", description="Missing or invalid service key")
     def post(self, body):
-        """May the holder of this session do this now? Decided for the session's current identity.
+        """May the holder of this session (or of this SSO access token) do this now? For its current identity.
 
         A read: asking does not count as the person's activity, so it never moves the session's idle timer
         (R-LOGIN-13, issue 10 finding 12); a session idle past the limit answers `session_status: expired`
@@ -165,7 +167,9 @@ class SessionCheck(MethodView):
         out = {"allowed": False, "object": body["object"], "action": body["action"],
                "policy": s.enforcer.index.digest[:12]}
         try:
-            row = sessions.resolve(s, body["session"], touch=False)
+            raw = body["session"]
+            row = (oidc_grants.session_of_access_token(s, raw) if raw.startswith(oidc_grants.ACCESS_PREFIX)
+                   else sessions.resolve(s, raw, touch=False))
         except AuthzError as err:
             out["session_status"] = {"session_required": "unknown"}.get(err.code,
                                                                          "expired" if err.code == "session_expired"

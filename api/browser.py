@@ -11,6 +11,9 @@ and the browser binding that login flows are held by.
   and no Authorization header) must also send `X-CSRF-Token`, the token `GET /api/v1/auth/csrf` answers.
   The token is derived from the browser cookie (HttpOnly, so a page of another site can neither read the
   cookie nor the same-origin answer that carries the token).
+* Exceptions: exactly the OAuth endpoints that authenticate the client and never read a cookie
+  (`CLIENT_AUTHENTICATED`: token, introspection, revocation; issue 12, docs/login.md) skip the two checks
+  above; their callers are tax systems' back ends.
 * Browser binding: the browser cookie is what authz.flows.base.HOLDER holds for the request; a login flow
   started by a browser is bound to it, so a flow's session is delivered only to the browser that started
   it (login CSRF). A browser without the cookie gets one from /auth/csrf or when it starts a login.
@@ -31,6 +34,9 @@ from authz.errors import AuthzError
 from authz.flows import base as flows
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# OAuth endpoints called server to server that authenticate the client (secret or PKCE verifier) and never
+# read a cookie: neither the origin check nor the CSRF token applies (issue 12, api/oidc.py). Exact paths.
+CLIENT_AUTHENTICATED = frozenset({"/oauth/token", "/oauth/introspect", "/oauth/revoke"})
 TOKEN_HEADER = "X-CSRF-Token"
 HOLDER_DAYS = 400  # browsers cap cookie lifetimes at about this
 
@@ -71,7 +77,7 @@ def protect() -> None:
     """A before_request hook: sets the request's flow holder, then refuses cross-site unsafe requests."""
     g.flow_holder = flows.Holder(request.cookies.get(browser_cookie()))
     g.flow_holder_token = flows.HOLDER.set(g.flow_holder)
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS or request.path in CLIENT_AUTHENTICATED:
         return
     origin = request.headers.get("Origin")
     if origin is not None:

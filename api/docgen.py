@@ -19,8 +19,10 @@ served from the installed bundle, so it works without internet access). This pag
 * **Decisions.** Every account-centre endpoint asks the enforcer whether the session's *current* identity
   may use the function (`policies/rules.csv`); the domain always comes from the session, never from the
   request. Forbidden is `403 forbidden`; another enterprise's object ids answer `404 not_found`.
-* **Errors.** `{code, status, message, errors}`: `code` is stable, `message` is Chinese, or English with
-  `Accept-Language: en`. NUL characters are refused everywhere (`422 validation_failed`).
+* **Errors.** `{code, status, message, errors, type}`: `code` is stable, `message` is Chinese, or English with
+  `Accept-Language: en`; `type` is the code's catalogue entry `/api/v1/errors/<code>` (every code:
+  docs/errors.md, `GET /api/v1/errors`). NUL characters are refused everywhere (`422 validation_failed`).
+  The OAuth endpoints answer RFC 6749 / 6750 errors (`{error, error_description}`) instead.
 * **Multi-step flows** (login, registration, password reset, phone changes, face scans) are stored on the
   server; the client carries only the flow id `azf_…`. A step is accepted only in its state; flows expire.
 * **Responses** are `Cache-Control: no-store` (the web front end's files aside: [web.md](web.md)).

@@ -1,4 +1,4 @@
-"""One JSON error shape for every failure: {code, status, message, errors}."""
+"""One JSON error shape for every failure: {code, status, message, errors, type}."""
 from __future__ import annotations
 
 import logging
@@ -26,8 +26,13 @@ def language() -> str:
     return best or "zh"
 
 
+def type_of(code: str) -> str:
+    """The catalogue entry of an error code (api/catalogue.py answers it; docs/errors.md lists them)."""
+    return f"/api/v1/errors/{code}"
+
+
 def error_response(err: AuthzError):
-    body = {"code": err.code, "status": err.status, "message": err.message(language())}
+    body = {"code": err.code, "status": err.status, "message": err.message(language()), "type": type_of(err.code)}
     if err.errors is not None:
         body["errors"] = err.errors
     resp = jsonify(body)

@@ -87,12 +87,13 @@ Token = lambda desc, ex, **kw: fields.String(required=True, validate=Pattern(TOK
 
 
 class Error(Schema):
-    """Every error response: {code, status, message, errors}."""
+    """Every error response: {code, status, message, errors, type}."""
 
     code = fields.String(required=True, metadata={"description": "Stable machine code"})
     status = fields.Integer(required=True)
     message = fields.String(required=True, metadata={"description": "Chinese, or English on Accept-Language: en"})
     errors = fields.Raw(metadata={"description": "Field errors, when any"})
+    type = fields.String(metadata={"description": "The code's catalogue entry: /api/v1/errors/<code> (docs/errors.md)"})
 
 
 class CheckRequest(FlatSchema):

@@ -4,7 +4,7 @@
 * Any other GET that routing finds nothing for, that prefers HTML (a browser navigating) and is not under an
   API or operations prefix, gets `index.html` (`no-cache`), so the SPA's history-mode routes survive a
   reload. Everything else keeps the JSON error it had (`/api/…` 404 and 405, `/docs`, `/openapi.json`,
-  `/metrics`, `/healthz`, `/readyz` are other routes and never reach this).
+  `/metrics`, `/healthz`, `/readyz`, `/oauth/…`, `/.well-known/…` are other routes and never reach this).
 * The HTML carries a strict Content-Security-Policy (scripts, styles, fonts, images and requests from this
   origin only; no inline script; no framing), X-Frame-Options and Referrer-Policy.
 
@@ -32,7 +32,8 @@ from authz.errors import AuthzError
 from .schemas import Pattern
 
 STATIC = Path(__file__).resolve().parent / "static" / "web"
-RESERVED = ("/api/", "/api", "/docs", "/openapi.json", "/metrics", "/healthz", "/readyz", "/assets/")
+RESERVED = ("/api/", "/api", "/docs", "/openapi.json", "/metrics", "/healthz", "/readyz", "/assets/",
+            "/oauth", "/.well-known")  # the OpenID provider's endpoints (api/oidc.py) keep their JSON errors
 YEAR = 365 * 86400
 
 CSP = "; ".join([

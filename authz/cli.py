@@ -142,6 +142,9 @@ def serve(env: Env, port: int, host: str, workers: int, threads: int, demo: bool
     from . import demo as demo_data
 
     settings = env.get_settings()
+    if demo:
+        from .cli_dev import refuse_in_production
+        refuse_in_production(settings, "authz serve --demo")
     click.echo(f"database: {safe_url(settings.database_url)}")
     svc = Service(settings, clock=env.clock)
     try:
@@ -611,6 +614,144 @@ def events_requeue(env: Env, event_ids: tuple[str, ...]) -> None:
     from . import events as ev
     with open_service(env) as svc:
         click.echo(f"requeued {ev.requeue(svc, list(event_ids) or None)} event(s)")
+
+
+# ---- single sign-on (issue 12): relying-party clients and signing keys of the OpenID Connect provider
+@main.group()
+def oidc() -> None:
+    """The OpenID Connect provider: relying-party clients and signing keys (docs/sso.md)."""
+
+
+@oidc.group("client")
+def oidc_client() -> None:
+    """Relying parties (tax application systems) that log people in through the portal."""
+
+
+def _oidc_fail(exc: AuthzError) -> None:
+    detail = f" {exc.errors}" if exc.errors else ""
+    raise click.ClickException(exc.message("en") + detail)
+
+
+@oidc_client.command("create")
+@click.argument("client_id")
+@click.option("--name", default="", help="Display name shown on the consent page (default: the id)")
+@click.option("--public", is_flag=True, help="A public client (app, single-page site): no secret, PKCE only")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True,
+              help="A redirect URI, compared exactly; repeat for several")
+@click.option("--post-logout-redirect-uri", "post_logout", multiple=True,
+              help="Where RP-initiated logout may return, compared exactly; repeat for several")
+@click.option("--scope", "scopes", multiple=True, default=("openid",), show_default=True,
+              help="A scope the client may ask for (openid, profile, identity, identity.uscc); repeat")
+@click.option("--first-party", is_flag=True, help="The bureau's own system: no consent screen")
+@click.option("--pairwise", is_flag=True, help="Give this client its own sub per person")
+@click.pass_obj
+def oidc_client_create(env: Env, client_id: str, name: str, public: bool, redirect_uris: tuple[str, ...],
+                       post_logout: tuple[str, ...], scopes: tuple[str, ...], first_party: bool,
+                       pairwise: bool) -> None:
+    """Register a relying party; a confidential client's secret is printed once, as the last line."""
+    from .oidc import clients as oc
+    with open_service(env) as svc:
+        try:
+            row, secret = oc.create(svc, client_id, name=name, kind="public" if public else "confidential",
+                                    redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout,
+                                    scopes=scopes, first_party=first_party, pairwise=pairwise)
+        except AuthzError as exc:
+            _oidc_fail(exc)
+        audit.record(svc, actor="cli", action="oidc.client.create", target=f"oidc_client:{client_id}",
+                     detail={"kind": row.kind, "redirect_uris": row.redirect_uris, "scopes": row.scopes,
+                             "first_party": row.first_party, "pairwise": bool(row.pairwise_salt)})
+    click.echo(f"created {row.kind} OpenID Connect client {client_id!r} with scopes {' '.join(row.scopes)}")
+    if secret:
+        click.echo("the client secret is shown only this once (the database keeps a SHA-256 digest):")
+        click.echo(secret)
+
+
+@oidc_client.command("list")
+@click.pass_obj
+def oidc_client_list(env: Env) -> None:
+    """Relying parties with their kind, scopes and redirect URIs."""
+    from .models import OidcClient
+    with open_service(env):
+        rows = list(OidcClient.select().where(OidcClient.deleted_at.is_null()).order_by(OidcClient.client_id))
+        if not rows:
+            click.echo("no OpenID Connect clients")
+            return
+        click.echo(f"{'CLIENT ID':<24} {'KIND':<13} {'FIRST':<6} {'SCOPES':<36} REDIRECT URIS")
+        for r in rows:
+            click.echo(f"{r.client_id:<24} {r.kind:<13} {'yes' if r.first_party else 'no':<6} "
+                       f"{' '.join(r.scopes):<36} {' '.join(r.redirect_uris)}")
+
+
+@oidc_client.command("rotate-secret")
+@click.argument("client_id")
+@click.pass_obj
+def oidc_client_rotate_secret(env: Env, client_id: str) -> None:
+    """A new secret for a confidential client (the old one stops at once), printed once as the last line."""
+    from .oidc import clients as oc
+    with open_service(env) as svc:
+        try:
+            secret = oc.rotate_secret(svc, client_id)
+        except AuthzError as exc:
+            _oidc_fail(exc)
+        audit.record(svc, actor="cli", action="oidc.client.rotate_secret", target=f"oidc_client:{client_id}")
+    click.echo(f"new secret for {client_id!r}, shown only this once:")
+    click.echo(secret)
+
+
+@oidc_client.command("delete")
+@click.argument("client_id")
+@click.pass_obj
+def oidc_client_delete(env: Env, client_id: str) -> None:
+    """Remove a relying party: its codes and tokens stop working at once."""
+    from .oidc import clients as oc
+    with open_service(env) as svc:
+        try:
+            revoked = oc.delete(svc, client_id)
+        except AuthzError as exc:
+            _oidc_fail(exc)
+        audit.record(svc, actor="cli", action="oidc.client.delete", target=f"oidc_client:{client_id}",
+                     detail={"tokens_revoked": revoked})
+    click.echo(f"deleted OpenID Connect client {client_id!r} ({revoked} token(s) revoked)")
+
+
+@oidc.group("keys")
+def oidc_keys() -> None:
+    """ID-token signing keys (stored in the database; private halves are never printed)."""
+
+
+@oidc_keys.command("rotate")
+@click.option("--alg", type=click.Choice(["ES256", "RS256"]), default="ES256", show_default=True)
+@click.option("--lead-seconds", type=click.IntRange(0, 30 * 86400), default=None,
+              help="Publish this long before it signs (default AUTHZ_OIDC_KEY_LEAD_SECONDS)")
+@click.pass_obj
+def oidc_keys_rotate(env: Env, alg: str, lead_seconds: int | None) -> None:
+    """Add a signing key: published in JWKS now, signing after the lead; older keys retire after that."""
+    from .oidc import keys as ok
+    with open_service(env) as svc:
+        row = ok.rotate(svc, alg, lead_seconds=lead_seconds)
+        audit.record(svc, actor="cli", action="oidc.keys.rotate", target=f"oidc_key:{row.kid}",
+                     detail={"alg": row.alg, "signs_from": row.signs_from})
+    click.echo(f"added {row.alg} key {row.kid}: published now, signs from {_when(row.signs_from)}")
+
+
+@oidc_keys.command("list")
+@click.pass_obj
+def oidc_keys_list(env: Env) -> None:
+    """Signing keys: id, algorithm, state (next, signing, published, retired) and times."""
+    from .models import SigningKey
+    from .oidc import keys as ok
+    with open_service(env) as svc:
+        now = svc.clock.time()
+        rows = list(SigningKey.select().order_by(SigningKey.signs_from.desc(), SigningKey.id.desc()))
+        if not rows:
+            click.echo("no signing keys (the first is made when a token is first signed or JWKS first served)")
+            return
+        current = ok.signing(svc).kid
+        click.echo(f"{'KID':<18} {'ALG':<6} {'STATE':<10} {'SIGNS FROM':<17} RETIRES")
+        for r in rows:
+            state = ("retired" if r.retire_at is not None and r.retire_at <= now else "signing" if r.kid == current
+                     else "next" if r.signs_from > now else "published")
+            click.echo(f"{r.kid:<18} {r.alg:<6} {state:<10} {_when(r.signs_from):<17} {_when(r.retire_at) or '-'}")
 
 
 if __name__ == "__main__":  # python -m authz.cli

@@ -6,9 +6,25 @@ import click
 from .demo import DEMO_PASSWORD
 
 
-@click.group("dev", help="development simulators and outboxes")
-def dev() -> None:
-    """Commands are added by the modules that own each development adapter."""
+@click.group("dev", help="development simulators and outboxes (refused in production)")
+@click.pass_obj
+def dev(env) -> None:
+    """Commands are added by the modules that own each development adapter. In production (an explicit
+    AUTHZ_ENVIRONMENT=production or any production adapter) every one refuses: an outbox read or a
+    simulated face scan would act on real people's flows (issue 13)."""
+    refuse_in_production(env.get_settings(), "authz dev")
+
+
+class ProductionRefusal(click.ClickException):
+    exit_code = 2
+
+
+def refuse_in_production(settings, what: str) -> None:
+    """The one home of "development tools do not run against production" (CLI commands and `--demo`)."""
+    reasons = settings.production_reasons
+    if reasons:
+        raise ProductionRefusal(f"{what} is a development tool and this configuration is production "
+                                f"({', '.join(reasons)}); it would act on real people and real data")
 
 
 # ---- login and identity (issue 3): the SMS outbox and the tax-app / IIT-app simulator

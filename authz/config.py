@@ -69,6 +69,7 @@ class Settings:
     app_callback_secrets: str = ""  # "taxapp:secret,iitapp:secret" for the production signed callbacks
     trusted_proxies: int = 0  # how many X-Forwarded-For hops to trust (0: ignore the header)
     default_language: str = "zh"
+    environment: str = "auto"  # auto: production when any production adapter is configured; development | production
     province: str = ""  # this deployment's province code (e.g. "36"): the default filter of pending lists (R-BIND-8)
     # ---- login and identity (issue 3)
     password_min_length: int = 8  # R-PWD-1 decision: 8-16, three of four classes, no white space
@@ -93,11 +94,38 @@ class Settings:
     # ---- outbound events (issue 4, R-BIND-15): used with events_adapter = "http"
     events_webhook_url: str = ""
     events_webhook_secret: str = ""  # HMAC-SHA256 key of X-Authz-Signature (16+ characters)
+    # ---- OpenID Connect provider (issue 12, docs/sso.md)
+    oidc_issuer: str = ""  # the issuer URL (https://host); "" = the URL this request reached (development)
+    oidc_code_seconds: int = 60  # an authorization code's life (RFC 9700 §4.5, RFC 6749 §4.1.2: short)
+    oidc_access_token_seconds: int = 300  # an opaque access token's life; introspection answers at once anyway
+    oidc_id_token_seconds: int = 300  # an ID token's exp; a retired signing key stays published this long
+    oidc_key_lead_seconds: int = 3600  # a rotated-in key is published in JWKS this long before it signs
+    oidc_login_path: str = "/login"  # the web front end's login page (?return_to=<authorize URL>)
+    oidc_consent_path: str = "/consent"  # the web front end's consent page (?return_to=<authorize URL>)
 
     def __post_init__(self):
         problems = validate(self)
         if problems:
             raise ConfigError(problems)
+
+    @property
+    def production_reasons(self) -> list[str]:
+        """Why this configuration is production (empty: development). Production is an explicit
+        AUTHZ_ENVIRONMENT=production or any production adapter: development commands and pages refuse."""
+        out = []
+        if self.environment == "production":
+            out.append("AUTHZ_ENVIRONMENT=production")
+        out += [f"{env_name(n)}={getattr(self, n)}" for n in ("sms_adapter", "events_adapter")
+                if getattr(self, n) != "dev"]
+        if self.human_check != "off":
+            out.append(f"AUTHZ_HUMAN_CHECK={self.human_check}")
+        if self.app_callback_secrets:
+            out.append("AUTHZ_APP_CALLBACK_SECRETS set")
+        return out
+
+    @property
+    def production(self) -> bool:
+        return bool(self.production_reasons)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -178,12 +206,14 @@ RANGES: dict[str, tuple[int, int]] = {
     "code_max_attempts": (1, 20), "sms_quota": (1, 1000), "sms_window_minutes": (1, 1440),
     "sms_flow_max_sends": (1, 100), "sms_client_quota": (1, 1_000_000), "sms_client_window_minutes": (1, 1440),
     "lockout_failures": (1, 100), "flow_ttl_minutes": (1, 1440), "qr_ticket_seconds": (10, 3600),
-    "hall_code_days": (1, 365),
+    "hall_code_days": (1, 365), "oidc_code_seconds": (5, 600), "oidc_access_token_seconds": (30, 86_400),
+    "oidc_id_token_seconds": (30, 86_400), "oidc_key_lead_seconds": (0, 604_800),
 }
 # string settings with a closed set of values (an unknown adapter name would answer ready and 500 later)
 CHOICES: dict[str, tuple[str, ...]] = {
     "lockout_mode": ("midnight", "minutes"), "human_check": ("off", "hmac"), "sms_adapter": ("dev", "http"),
     "events_adapter": ("dev", "http"), "default_language": ("zh", "en"),
+    "environment": ("auto", "development", "production"),
 }
 SECRETS = ("human_check_secret", "events_webhook_secret", "app_callback_secrets")
 URLS_WITH_PASSWORDS = ("database_url", "redis_url")
@@ -226,6 +256,17 @@ def validate(st: "Settings") -> list[str]:
     for origin in filter(None, (o.strip() for o in st.web_origins.split(","))):
         if not _ORIGIN.match(origin):
             bad("web_origins", f"{origin!r} is not an origin (scheme://host[:port], no path)")
+    if st.oidc_issuer and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", st.oidc_issuer):
+        bad("oidc_issuer", "an http(s) URL without query or fragment (the issuer identifier, RFC 8414)")
+    for path_setting in ("oidc_login_path", "oidc_consent_path"):
+        if not re.fullmatch(r"/[A-Za-z0-9/_\-.]*", getattr(st, path_setting)):
+            bad(path_setting, "a path on this origin starting with / (no scheme, host or query)")
+    if st.environment == "production" and st.sms_adapter == "dev":
+        bad("sms_adapter", "AUTHZ_ENVIRONMENT=production needs a real SMS gateway (the dev outbox reaches no phone)")
+    if st.environment == "development" and st.production_reasons:
+        bad("environment", "development with production adapters ("
+            + ", ".join(st.production_reasons) + "): development commands would act on real people; "
+            "use auto or production")
     if st.sms_adapter == "http" and not _HTTP_URL.match(st.sms_webhook_url):
         bad("sms_webhook_url", "AUTHZ_SMS_ADAPTER=http needs the gateway's http(s) URL")
     if st.human_check == "hmac" and not st.human_check_secret:

@@ -5,7 +5,8 @@
   whose initial password is the last six characters of their document number, or is unknown (a dummy
   hash is verified), so the answer time tells nothing about the account (R-LOGIN-12 decision).
 * The policy is the seed rule (8-16 characters, three of four classes, no white space) plus a bundled
-  list of common passwords. Where the seeds differ from NIST SP 800-63B: NIST asks for no composition
+  list of common passwords, plus `predictable`: a weak stem (a listed word or pinyin, a surname, a keyboard
+  walk) with predictable digits (a run, a year, a date, 520/1314) is refused whatever the symbols. Where the seeds differ from NIST SP 800-63B: NIST asks for no composition
   rules and allows 64+ characters; the manuals require classes and cap the length at 16, so the cap and
   classes are settings (password_max_length, password_min_classes).
 """
@@ -27,6 +28,7 @@ E_PWD_LENGTH = code("password_length")
 E_PWD_CLASSES = code("password_classes")
 E_PWD_SPACE = code("password_whitespace")
 E_PWD_COMMON = code("password_common")
+E_PWD_PREDICTABLE = code("password_predictable")
 E_PWD_MISMATCH = code("password_mismatch")
 E_PWD_SAME = code("password_unchanged")
 E_USERNAME = code("username_invalid")
@@ -57,7 +59,79 @@ def check_policy(password: str, settings: Settings, confirm: str | None = None) 
         raise AuthzError(E_PWD_CLASSES, n=settings.password_min_classes)
     if password.lower() in common_passwords():
         raise AuthzError(E_PWD_COMMON)
+    if predictable(password):
+        raise AuthzError(E_PWD_PREDICTABLE)
     return password
+
+
+# ---- predictable shapes (issue 13: "Abc@1234", "Woaini@1314", "Zxcvbnm@123" passed the list)
+# A password is predictable when its letters are a weak stem (a common word or pinyin phrase from the
+# bundled list, a surname, a keyboard walk, an alphabet run, one repeated letter, or at most two letters)
+# and its digits are predictable too (none, at most two, a run, one repeated digit, a year, a date, or a
+# number chosen for its sound). Symbols between them add nothing an attacker's rules do not try first.
+# Checked twice: as typed, and with look-alike symbols and digits inside words read as letters (P@ssw0rd).
+
+KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "qazwsxedcrfvtgbyhnujmikolp", "1qaz2wsx3edc")
+ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+SURNAMES = frozenset((
+    "wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng liang xie song "
+    "tang han feng deng cao peng zeng xiao tian dong pan yuan cai jiang yu du ye cheng wei su lv ding ren shen "
+    "yao lu jin fan fu zhong").split())
+LUCKY_NUMBERS = frozenset(("520", "521", "1314", "5201314", "168", "1688", "518", "666", "888", "999", "6666",
+                           "8888", "9999", "2333", "886", "748", "0000", "007"))
+_LEET = str.maketrans({"@": "a", "4": "a", "$": "s", "5": "s", "0": "o", "1": "i", "!": "i", "3": "e", "7": "t",
+                       "+": "t", "8": "b", "9": "g"})
+
+
+def _run(text: str, alphabet: str) -> bool:
+    return len(text) >= 3 and (text in alphabet or text[::-1] in alphabet)
+
+
+def _weak_stem(letters: str) -> bool:
+    if len(letters) <= 2 or len(set(letters)) == 1:
+        return True
+    if letters in SURNAMES or letters in common_passwords():
+        return True
+    return _run(letters, ALPHABET) or any(_run(letters, row) for row in KEYBOARD_ROWS)
+
+
+def _valid_date(y: int, m: int, d: int) -> bool:
+    import datetime as dt
+    try:
+        dt.date(y, m, d)
+        return True
+    except ValueError:
+        return False
+
+
+def _predictable_digits(digits: str) -> bool:
+    if len(digits) <= 2 or len(set(digits)) == 1 or digits in LUCKY_NUMBERS:
+        return True
+    if _run(digits, "01234567890") or _run(digits, "1234567890"):
+        return True
+    n = len(digits)
+    if n == 4 and (1940 <= int(digits) <= 2039 or _valid_date(2000, int(digits[:2]), int(digits[2:]))):
+        return True  # a year, or mmdd
+    if n == 6 and _valid_date(2000 + int(digits[:2]), int(digits[2:4]), int(digits[4:])):
+        return True  # yymmdd
+    if n == 8 and _valid_date(int(digits[:4]), int(digits[4:6]), int(digits[6:])):
+        return True  # yyyymmdd (a birthday)
+    return False
+
+
+def predictable(password: str) -> bool:
+    """True when the password is a weak stem plus predictable digits (see above), as typed or de-leeted."""
+    typed = password.lower()
+    # look-alikes inside a word (p@ssw0rd) read as letters; digits standing apart stay digits
+    leet = re.sub(r"(?<=[a-z])[@4$50!137+89](?=[a-z@4$50!137+89]*[a-z])",
+                  lambda m: m.group(0).translate(_LEET), typed)
+    leet = re.sub(r"^[@$](?=[a-z])", lambda m: m.group(0).translate(_LEET), leet)
+    for text in (typed, leet):
+        letters = "".join(re.findall(r"[a-z]+", text))
+        digits = "".join(re.findall(r"[0-9]+", text))
+        if _weak_stem(letters) and _predictable_digits(digits):
+            return True
+    return False
 
 
 def check_username(name: str) -> str:

@@ -28,9 +28,12 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
     "invalid_identifier": (422, "标识符含有非法字符", "The identifier contains characters that are not allowed"),
     "policy_invalid": (422, "规则文件校验未通过，已保留上一版有效规则", "The rule file is invalid; the last good policy stays in force"),
     "client_exists": (409, "该服务调用方已存在", "A service client with this name already exists"),
+    # authz.oidc (issue 12)
     # authz.bindings
     "face_verification_required": (403, "确认授权前请先完成人脸识别验证",
         "Confirming an authorisation needs a face verification first"),
+    "binding_exists": (409, "该人员在本企业已有该身份类型的授权或待确认授权",
+        "This person already holds or awaits this identity type in this enterprise"),
     # authz.codes
     "code_invalid": (422, "验证码错误",
         "The verification code is wrong"),
@@ -60,6 +63,8 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
         "The password must not contain white space"),
     "password_common": (422, "密码过于常见，请更换",
         "This password is too common; choose another"),
+    "password_predictable": (422, "密码由常见单词、拼音、姓氏或键盘序列加上可预测的数字（连续或重复数字、年份、日期、520、1314 等）组成，容易被猜中，请更换",
+        "The password is a common word, pinyin, surname or keyboard run plus predictable digits (a run, a repeat, a year, a date, 520, 1314 ...); it is easy to guess, choose another"),
     "password_mismatch": (422, "两次输入的密码不一致",
         "The two passwords differ"),
     "password_unchanged": (422, "新密码不能与原密码相同",
@@ -195,8 +200,6 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
         "This phone number is not registered; try logging in with your document number"),
     "not_registered": (401, "该用户未注册，请在自然人业务入口进行用户注册",
         "This user is not registered; register through the natural-person entry"),
-    "password_wrong": (401, "密码错误，连续输错{limit}次将锁定账号",
-        "Wrong password; {limit} consecutive failures lock the account"),
     "login_failed": (401, "账号或密码错误",
         "The account or password is wrong"),
     "phone_empty": (422, "您的手机号为空，请您通过扫码验证方式登录系统，并在账户中心的手机号码修改菜单中添加默认手机号",
@@ -283,8 +286,6 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
         "Read and confirm the tax risk notice first"),
     "validity_end_past": (422, "有效期截止日期不能早于当前日期",
         "The validity end must not be in the past"),
-    "binding_exists": (409, "该人员在本企业已有该身份类型的授权或待确认授权",
-        "This person already holds or awaits this identity type in this enterprise"),
     "binding_not_withdrawable": (409, "线下添加的待确认授权无法线上撤回，如需修改请前往办税服务厅办理",
         "A binding added at a tax hall cannot be withdrawn online"),
     "binding_not_refusable": (409, "财务负责人授权须由本人确认，不能拒绝",
@@ -300,10 +301,6 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
     "too_many_items": (422, "单次操作的记录数超出上限",
         "Too many items in one request"),
     # authz.flows.stepup
-    "phone_missing_use_face": (422, "您尚未设置默认手机号码，请选择扫脸验证",
-        "You have no default phone number; choose face verification"),
-    "factor_not_offered": (422, "该步骤不支持此验证方式",
-        "This step does not offer that verification method"),
     "person_inactive": (403, "该账户已注销或不可用",
         "This account is deregistered or unavailable"),
     # authz.policy
@@ -329,6 +326,22 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
         "Personal business cannot switch to an enterprise in the same session; log in again"),
     "identity_not_held": (403, "您在该主体下没有此身份",
         "You do not hold this identity there"),
+    # authz.oidc.clients
+    "oidc_client_unknown": (404, "未找到该接入系统", "Unknown relying-party client"),
+    "oidc_redirect_uri_invalid": (422, "回调地址须为完整的 https 地址（开发环境可用 http://127.0.0.1 或 localhost），且不含片段",
+        "A redirect URI must be an absolute https URL (http only on 127.0.0.1 or localhost) without a fragment"),
+    "oidc_scope_unknown": (422, "申请的授权范围不存在或该系统无权申请",
+        "A scope is unknown or not allowed for this client"),
+    # authz.oidc.keys
+    "oidc_key_alg": (422, "签名算法须为 ES256 或 RS256", "The signing algorithm must be ES256 or RS256"),
+    # authz.factors.password
+    "password_wrong": (401, "密码错误，连续输错{limit}次将锁定账号",
+        "Wrong password; {limit} consecutive failures lock the account"),
+    # authz.verification
+    "phone_missing_use_face": (422, "您尚未设置默认手机号码，请选择扫脸验证",
+        "You have no default phone number; choose face verification"),
+    "factor_not_offered": (422, "该步骤不支持此验证方式",
+        "This step does not offer that verification method"),
 }
 
 
@@ -368,3 +381,56 @@ def code(name: str) -> str:
     if name not in MESSAGES:
         raise KeyError(f"error code {name!r} is not in authz.errors.MESSAGES")
     return name
+
+
+# ---- the catalogue page (docs/errors.md and GET /api/v1/errors), generated from the table above
+
+def areas() -> dict[str, str]:
+    """code -> the module that raises it, read from the table's own grouping comments (so it cannot
+    drift from the table); codes above the first module comment are the API's general ones."""
+    import pathlib
+    import re
+    out, area = {}, "api (general)"
+    for line in pathlib.Path(__file__).read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^    # ([a-z_][a-z0-9_.]*)$", line)
+        if m:
+            area = m.group(1)
+            continue
+        m = re.match(r'^    "([a-z0-9_]+)": \(', line)
+        if m:
+            out[m.group(1)] = area
+        if line.startswith("}"):
+            break
+    return out
+
+
+def catalogue() -> list[dict]:
+    """Every code with its status, both texts (placeholders as written) and where it is raised."""
+    where = areas()
+    return [{"code": c, "status": st, "message_zh": zh, "message_en": en, "raised_in": where.get(c, "")}
+            for c, (st, zh, en) in MESSAGES.items()]
+
+
+def document() -> str:
+    """docs/errors.md."""
+    rows = [f"| <a id=\"{e['code']}\"></a>`{e['code']}` | {e['status']} | {e['message_zh']} | {e['message_en']} "
+            f"| `{e['raised_in']}` |" for e in catalogue()]
+    return "\n".join([
+        "# Error catalogue",
+        "",
+        "Generated from the one table `authz.errors.MESSAGES` by `python -m authz.errors > docs/errors.md`;",
+        "`tests/test_errors.py` fails when this page and the code disagree. Every error answer is",
+        "`{code, status, message, errors, type}`: `message` is the Chinese text (English with",
+        "`Accept-Language: en`), `{…}` placeholders filled in; `type` is `/api/v1/errors/<code>`, which answers",
+        "this page's row as JSON (`GET /api/v1/errors` lists them all, no credential needed).",
+        "\"Raised in\" names the module whose rule the code reports; the rule itself is cited there.",
+        "",
+        "| code | HTTP | 中文 | English | raised in |",
+        "|---|---|---|---|---|",
+        *[r.replace("\n", " ") for r in rows],
+        "",
+    ])
+
+
+if __name__ == "__main__":
+    print(document(), end="")

@@ -51,6 +51,12 @@ def _drop_redundant_binding_indexes(db: pw.Database) -> None:
         db.execute_sql(f"DROP INDEX IF EXISTS {name}")
 
 
+def _oidc(db: pw.Database) -> None:
+    """The OpenID Connect provider's tables, and the factors a session's login used (its `amr`)."""
+    create_tables("OidcClient", "SigningKey", "OidcConsent", "AuthorizationCode", "OidcToken")(db)
+    add_column(db, models.LoginSession, "factors")
+
+
 STEPS: list[Step] = [
     (1, "initial schema", create_tables("SchemaVersion", "Person", "Document", "Phone", "Enterprise", "Binding",
                                         "Agreement", "AgreementAgent", "ServiceClient", "PolicyRule", "PolicyState",
@@ -61,6 +67,7 @@ STEPS: list[Step] = [
     (4, "one live binding per person, enterprise and identity type", _binding_live_unique),
     (5, "tax digital certificates", create_tables("TaxCertificate")),
     (6, "drop the binding indexes that composite indexes make redundant", _drop_redundant_binding_indexes),
+    (7, "OpenID Connect provider: clients, signing keys, consents, codes, tokens; session factors", _oidc),
 ]
 
 

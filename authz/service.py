@@ -99,7 +99,8 @@ class Service:
             self._signal_seen = seen
 
     def ready(self) -> dict:
-        """Readiness facts: database reachable, schema current, policy loaded."""
+        """Readiness facts, one per dependency the configuration uses: database reachable, schema current,
+        rule file loaded, and Redis answering when REDIS_URL is set (counters fail closed without it)."""
         out = {"database": False, "schema": False, "policy": self.enforcer is not None}
         try:
             with self.db.connection_context():
@@ -108,6 +109,13 @@ class Service:
                 out["schema"] = not migrations.pending(self.db)
         except Exception as exc:  # reported, not raised: readiness is a question
             log.warning("readiness: database check failed: %s", exc)
+        if self.settings.redis_url:
+            out["redis"] = False
+            try:
+                from .ports import ports_of
+                out["redis"] = bool(ports_of(self).counters.r.ping())
+            except Exception as exc:
+                log.warning("readiness: Redis check failed: %s", exc)
         return out
 
     def close(self) -> None:

@@ -85,8 +85,10 @@ def _project_open(svc, uid: str, ident: Identity) -> bool:
 
 
 def create(svc, person: Person, ident: Identity, *, client: str = "browser", ip: str = "", user_agent: str = "",
-           login_at: float | None = None, enterprise_allowed: bool | None = None) -> tuple[str, LoginSession]:
-    """Open a session with a fresh id; returns (the id for the client, the row)."""
+           login_at: float | None = None, enterprise_allowed: bool | None = None,
+           factors: tuple[str, ...] = ()) -> tuple[str, LoginSession]:
+    """Open a session with a fresh id; returns (the id for the client, the row). `factors` names what the
+    login verified (password, sms, taxapp, certificate, ...): the OpenID Connect `amr` of the session."""
     if not live(svc, person.uid, ident):
         raise AuthzError(E_IDENTITY_NOT_HELD)
     now = svc.clock.time()
@@ -97,7 +99,8 @@ def create(svc, person: Person, ident: Identity, *, client: str = "browser", ip:
                               entry=ident.entry.value, domain=ident.domain, role=ident.role,
                               binding_id=ident.binding_id, agreement=ident.agreement, project=ident.project,
                               enterprise_allowed=allowed, login_at=login_at or now, created_at=now,
-                              last_seen_at=now, ip=(ip or "")[:64], user_agent=(user_agent or "")[:200])
+                              last_seen_at=now, ip=(ip or "")[:64], user_agent=(user_agent or "")[:200],
+                              factors=",".join(f for f in dict.fromkeys(factors) if f)[:64])
     return raw, row
 
 
@@ -119,6 +122,13 @@ def resolve(svc, raw: str | None, *, touch: bool = True) -> LoginSession:
     row = LoginSession.get_or_none(LoginSession.id_hash == digest(raw))
     if row is None:
         raise AuthzError("session_required")
+    return check(svc, row, touch=touch)
+
+
+def check(svc, row: LoginSession, *, touch: bool = True) -> LoginSession:
+    """The row itself if that session is still live (the rules of `resolve`, which calls this), else
+    session_expired / identity_revoked. The OpenID Connect provider asks this of the session a token is
+    bound to (authz.oidc.grants.subject), so a token lives exactly as long as its portal session."""
     if row.ended_at is not None:  # keep telling why: a revoked identity stays "revoked", not "expired"
         raise AuthzError(E_REVOKED if row.end_reason == EndReason.IDENTITY_REVOKED.value else "session_expired")
     now = svc.clock.time()
@@ -151,7 +161,7 @@ def rotate(svc, row: LoginSession, ident: Identity) -> tuple[str, LoginSession]:
         if not end(svc, row, EndReason.ROTATED):
             raise AuthzError("session_expired")
         return create(svc, row.person, ident, client=row.client, ip=row.ip, user_agent=row.user_agent,
-                      login_at=row.login_at,
+                      login_at=row.login_at, factors=tuple((row.factors or "").split(",")),
                       enterprise_allowed=row.enterprise_allowed and ident.entry != Entry.PERSONAL)
 
 

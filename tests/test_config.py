@@ -91,3 +91,31 @@ def test_config_show_hides_secrets_and_url_passwords(monkeypatch):
         assert "postgresql://svc:***@127.0.0.1:5432/authz" in r.output
     line = next(l for l in CliRunner().invoke(main, ["config", "show"]).output.splitlines() if "HUMAN_CHECK " in l)
     assert line.startswith("*") and line.rstrip().endswith("hmac")
+
+
+def test_production_is_any_production_adapter_or_the_explicit_setting():
+    """Issue 13: production mode is an explicit AUTHZ_ENVIRONMENT=production or any production adapter."""
+    assert not Settings().production
+    assert Settings(sms_adapter="http", sms_webhook_url="https://sms.example/send").production
+    assert Settings(human_check="hmac", human_check_secret="s").production
+    assert "AUTHZ_ENVIRONMENT=production" in Settings(environment="production", sms_adapter="http",
+                                                       sms_webhook_url="https://sms.example/x").production_reasons
+    with pytest.raises(ConfigError) as e:  # production with the dev SMS outbox: no code would reach a phone
+        Settings(environment="production")
+    assert "AUTHZ_SMS_ADAPTER" in str(e.value)
+    with pytest.raises(ConfigError):  # "development" cannot hide a production adapter from the dev tools
+        Settings(environment="development", events_adapter="http")
+
+
+@pytest.mark.parametrize("args", [["dev", "outbox"], ["dev", "scan", "azt_x", "--as", "p-1"],
+                                  ["dev", "password", "p-1"], ["serve", "--demo", "--port", "1"]])
+def test_development_tools_refuse_in_production(monkeypatch, tmp_path, args):
+    """Issue 13: the dev outbox, the app simulator, dev passwords and the demo data refuse against a
+    production configuration, with the reason, before touching the database."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.db'}")
+    monkeypatch.setenv("AUTHZ_SMS_ADAPTER", "http")
+    monkeypatch.setenv("AUTHZ_SMS_WEBHOOK_URL", "https://sms.example.gov.cn/send")
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2, r.output
+    assert "development tool" in r.output and "AUTHZ_SMS_ADAPTER=http" in r.output
+    assert not (tmp_path / "prod.db").exists()

@@ -26,7 +26,9 @@ def test_documented_cli_commands_exist():
     from authz.cli import main
     for cmd in (["serve"], ["db", "upgrade"], ["client", "create"], ["policy", "lint"], ["policy", "diff"],
                 ["policy", "reload"], ["policy", "explain"], ["dev", "outbox"], ["dev", "scan"],
-                ["events", "drain"]):
+                ["events", "drain"], ["oidc", "client", "create"], ["oidc", "client", "list"],
+                ["oidc", "client", "rotate-secret"], ["oidc", "client", "delete"], ["oidc", "keys", "rotate"],
+                ["oidc", "keys", "list"]):
         r = CliRunner().invoke(main, cmd + ["--help"])
         assert r.exit_code == 0, (cmd, r.output)
 

@@ -69,3 +69,41 @@ def test_an_unknown_code_cannot_be_raised():
     except KeyError:
         return
     raise AssertionError("AuthzError accepted a code missing from the table")
+
+
+def test_each_code_is_grouped_under_the_module_that_names_it():
+    """The catalogue's "raised in" (the table's grouping comments) names the module whose `code()` call
+    names the code, so the page points at the rule (issue 13: "when it happens")."""
+    from authz.errors import areas
+    where, naming = areas(), {}
+    for path in SOURCES:
+        module = str(path.relative_to(ROOT))[:-3].replace("/", ".").removesuffix(".__init__")
+        for node in ast.walk(_tree(path)):
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "code" and node.args
+                    and isinstance(node.args[0], ast.Constant)):
+                naming.setdefault(node.args[0].value, set()).add(module)
+    wrong = {c: (where[c], sorted(mods)) for c, mods in naming.items() if where[c] not in mods}
+    assert not wrong
+
+
+def test_docs_errors_md_is_generated_from_the_table():
+    """docs/errors.md equals `python -m authz.errors` (regenerate it after changing the table)."""
+    from authz.errors import document
+    assert (ROOT / "docs/errors.md").read_text(encoding="utf-8") == document()
+
+
+def test_every_error_answer_links_its_catalogue_entry(svc):
+    """An error answer's `type` is its catalogue entry, which answers the same code, status and texts
+    without any credential (issue 13: the catalogue "linked from each error answer's type")."""
+    from api import create_app
+    client = create_app(service=svc).test_client()
+    r = client.post("/api/v1/check", json={"subject": "x"})  # no service key
+    body = r.get_json()
+    assert body["type"] == f"/api/v1/errors/{body['code']}"
+    entry = client.get(body["type"]).get_json()
+    status, zh, en = MESSAGES[body["code"]]
+    assert (entry["code"], entry["status"], entry["message_zh"], entry["message_en"]) == (body["code"], status, zh, en)
+    listed = client.get("/api/v1/errors").get_json()["items"]
+    assert {e["code"] for e in listed} == set(MESSAGES)
+    missing = client.get("/api/v1/errors/no_such_code")
+    assert missing.status_code == 404 and missing.get_json()["code"] == "not_found"

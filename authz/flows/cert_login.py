@@ -143,7 +143,8 @@ def _finish(svc, flow, ident: Identity) -> Step:
     ctx = flow.context or {}
     with database.atomic():
         flow = base.transition(svc, MACHINE, flow, S.DONE)
-        raw, row = sessions.create(svc, flow.person, ident, client=ctx.get("client", "browser"), ip=ctx.get("ip", ""))
+        raw, row = sessions.create(svc, flow.person, ident, client=ctx.get("client", "browser"), ip=ctx.get("ip", ""),
+                                   factors=("password", "certificate"))
     ent = Enterprise.get_or_none(Enterprise.uscc == ctx["uscc"])
     loginlog.record(svc, entry=ctx["entry"], step="identity", factor="certificate", person=flow.person,
                     identity=ident.role, enterprise=ent, ip=ctx.get("ip", ""), outcome="ok",

@@ -421,7 +421,8 @@ def _finish(svc, flow, ident: Identity) -> Step:
     ctx = flow.context or {}
     with database.atomic():
         flow = base.transition(svc, MACHINE, flow, S.DONE)
-        raw, row = sessions.create(svc, flow.person, ident, client=ctx.get("client", "browser"), ip=ctx.get("ip", ""))
+        raw, row = sessions.create(svc, flow.person, ident, client=ctx.get("client", "browser"), ip=ctx.get("ip", ""),
+                                   factors=("password", ctx.get("factor", "")))
     _log_identity(svc, flow, "ok", ident)
     audit.record(svc, actor=flow.person.uid, identity=ident.role, domain=ident.domain, action="login",
                  target=ident.entry.value, detail={"factor": ctx.get("factor", ""), "entry": ident.entry.value})

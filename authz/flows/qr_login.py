@@ -74,7 +74,8 @@ def poll(svc, flow_id: str) -> tuple[dict, str | None, object]:
         if n != 1:
             raise AuthzError("ticket_used")
         base.transition(svc, MACHINE, flow, QrState.DONE)
-        raw, row = sessions.create(svc, person, ident, client=ctx.get("client", "browser"), ip=ctx.get("ip", ""))
+        raw, row = sessions.create(svc, person, ident, client=ctx.get("client", "browser"), ip=ctx.get("ip", ""),
+                                   factors=("qr",))
     loginlog.record(svc, entry=ident.entry.value, step="qr", factor=t.app or "", account_type="qr", person=person,
                     identity=ident.role, uscc=ident.domain[4:] if ident.domain.startswith("ent:") else "",
                     ip=ctx.get("ip", ""), outcome="ok")

@@ -9,6 +9,7 @@
 * `policy`: PolicyRule, PolicyState, ChangeLog
 * `integration`: ServiceClient, OutboxEvent
 * `audit`: AuditLog
+* `oidc`: OidcClient, SigningKey, OidcConsent, AuthorizationCode, OidcToken (the OpenID Connect provider)
 
 Times are UTC epoch seconds (float) unless a field says date. Import models from here
 (`from authz.models import Person`); the modules say which aggregate a table belongs to.
@@ -24,8 +25,9 @@ from .session import LoginSession, LoginLog, CounterRow
 from .policy import PolicyRule, PolicyState, ChangeLog
 from .integration import ServiceClient, OutboxEvent
 from .audit import AuditLog
+from .oidc import OidcClient, SigningKey, OidcConsent, AuthorizationCode, OidcToken
 from .enterprise import CERT_KINDS, CERT_STATUSES
 
-TABLES = [SchemaVersion, Person, Document, Phone, HallRegistrationCode, Enterprise, TaxCertificate, CrossRegionProject, Binding, BindingConstraint, Agreement, AgreementAgent, Flow, VerificationCode, ScanTicket, SmsOutbox, LoginSession, LoginLog, CounterRow, PolicyRule, PolicyState, ChangeLog, ServiceClient, OutboxEvent, AuditLog]
+TABLES = [SchemaVersion, Person, Document, Phone, HallRegistrationCode, Enterprise, TaxCertificate, CrossRegionProject, Binding, BindingConstraint, Agreement, AgreementAgent, Flow, VerificationCode, ScanTicket, SmsOutbox, LoginSession, LoginLog, CounterRow, PolicyRule, PolicyState, ChangeLog, ServiceClient, OutboxEvent, AuditLog, OidcClient, SigningKey, OidcConsent, AuthorizationCode, OidcToken]
 
-__all__ = ["JSONField", "Base", "SchemaVersion", "Person", "Document", "Phone", "HallRegistrationCode", "Enterprise", "TaxCertificate", "CrossRegionProject", "Binding", "BindingConstraint", "Agreement", "AgreementAgent", "Flow", "VerificationCode", "ScanTicket", "SmsOutbox", "LoginSession", "LoginLog", "CounterRow", "PolicyRule", "PolicyState", "ChangeLog", "ServiceClient", "OutboxEvent", "AuditLog", "CERT_KINDS", "CERT_STATUSES", "TABLES"]
+__all__ = ["JSONField", "Base", "SchemaVersion", "Person", "Document", "Phone", "HallRegistrationCode", "Enterprise", "TaxCertificate", "CrossRegionProject", "Binding", "BindingConstraint", "Agreement", "AgreementAgent", "Flow", "VerificationCode", "ScanTicket", "SmsOutbox", "LoginSession", "LoginLog", "CounterRow", "PolicyRule", "PolicyState", "ChangeLog", "ServiceClient", "OutboxEvent", "AuditLog", "OidcClient", "SigningKey", "OidcConsent", "AuthorizationCode", "OidcToken", "CERT_KINDS", "CERT_STATUSES", "TABLES"]

@@ -29,6 +29,7 @@ class LoginSession(Base):
     end_reason = pw.CharField(max_length=24, null=True)
     ip = pw.CharField(max_length=64, default="")
     user_agent = pw.CharField(max_length=200, default="")
+    factors = pw.CharField(max_length=64, default="")  # comma-separated factors the login used (OIDC amr)
 
     class Meta:
         indexes = ((("person", "ended_at"), False),)

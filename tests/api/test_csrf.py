@@ -175,3 +175,26 @@ def test_issue10_f5_configured_web_origins_are_same_origin(svc, world):
     assert r.status_code == 403
     r = c.post("/api/v1/auth/logout", headers={"Origin": "https://etax.example.gov.cn", "X-CSRF-Token": token})
     assert r.status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/oauth/authorize", "/oauth/logout", "/oauth/token/", "/oauth/tokens",
+                                 "/api/v1/oidc/consent", "/api/v1/auth/logout"])
+def test_issue12_only_the_client_authenticated_oauth_paths_skip_the_guard(svc, world, app, url):
+    """Issue 12 (docs/login.md): browser.CLIENT_AUTHENTICATED names exact paths; a forged cookie POST to
+    any other path, OIDC ones included (authorize, logout, the consent API, a near-miss of /oauth/token),
+    is still refused before any handler runs, and the session lives."""
+    c = browser_login(app.test_client())
+    before = live_sessions()
+    r = forged(c, "POST", url, headers={"Origin": EVIL})
+    assert r.status_code == 403 and r.get_json()["code"] == "csrf_failed"
+    assert live_sessions() == before
+
+
+def test_issue12_token_endpoint_takes_a_cross_site_post_but_reads_no_cookie(svc, world, app):
+    """Issue 12: /oauth/token accepts a POST with a foreign Origin (a tax system's back end or page), and
+    the browser's session cookie riding along does not authenticate anything: without client
+    credentials the answer is invalid_client."""
+    c = browser_login(app.test_client())
+    r = forged(c, "POST", "/oauth/token", headers={"Origin": EVIL},
+               data="grant_type=authorization_code&code=x&redirect_uri=https://evil.example/cb")
+    assert r.status_code in (400, 401) and r.get_json()["error"] == "invalid_client"

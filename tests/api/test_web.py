@@ -75,6 +75,9 @@ def test_api_and_operations_routes_are_untouched(client):
     assert wrong_method.status_code == 405 and wrong_method.get_json()["code"] == "method_not_allowed"
     assert client.get("/api/v1/account/session", headers=HTML).get_json()["code"] == "session_required"
     assert client.get("/docsx", headers=HTML).status_code == 200  # not a reserved prefix: an SPA route
+    # the OpenID provider (issue 12): its documents and errors stay JSON for a browser too
+    assert "issuer" in client.get("/.well-known/openid-configuration", headers=HTML).get_json()
+    assert client.get("/oauth/no-such-endpoint", headers=HTML).get_json()["code"] == "not_found"
 
 
 def test_without_a_built_bundle_the_fallback_says_how_to_build_it(svc, tmp_path, monkeypatch):

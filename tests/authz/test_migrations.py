@@ -59,8 +59,26 @@ def test_upgrade_to_6_drops_only_the_redundant_binding_indexes_and_keeps_data(sv
     svc.db.execute_sql("CREATE INDEX binding_person_id ON binding (person_id)")  # as step 1 made them before
     svc.db.execute_sql("CREATE INDEX binding_enterprise_id ON binding (enterprise_id)")
     migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 6).execute()
-    assert migrations.upgrade(svc.db) == [6]
+    assert migrations.upgrade(svc.db) == [s[0] for s in migrations.STEPS if s[0] >= 6]  # later steps are idempotent
     left = _binding_indexes(svc.db)
     assert not {"binding_person_id", "binding_enterprise_id"} & left
     assert {"binding_person_id_domain_state", "binding_enterprise_id_state", "binding_live_uniq"} <= left
     assert Binding.select().count() == 1 and svc.enforcer.can("p-migr", "ent:91360100MA35MIGR1X", "biz.query", "use")
+
+
+def test_upgrade_to_7_adds_the_oidc_tables_and_session_factors_keeping_sessions(svc, directory):
+    """Issue 12: a database made before step 7 (no OIDC tables, no login_session.factors) upgrades with
+    its sessions intact; their factors read as none."""
+    from authz import sessions
+    from authz.models import LoginSession, OidcClient
+    from authz.sessions import Identity
+    from authz.vocab import Entry
+    p = directory.create_person("李四", "resident_id", "360102199202021234", uid="p-migr")
+    sessions.create(svc, p, Identity(Entry.PERSONAL, "person:p-migr", "self"))
+    for table in ("oidc_token", "authorization_code", "oidc_consent", "signing_key", "oidc_client"):
+        svc.db.execute_sql(f"DROP TABLE {table}")
+    svc.db.execute_sql("ALTER TABLE login_session DROP COLUMN factors")
+    migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 7).execute()
+    assert migrations.upgrade(svc.db) == [7]
+    assert LoginSession.select().count() == 1 and LoginSession.get().factors == ""
+    assert OidcClient.select().count() == 0

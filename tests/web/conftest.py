@@ -42,6 +42,7 @@ def served(tmp_path_factory):
                          "run `pip install -e .` with Node.js 20 and npm (see docs/web.md)")
     tmp = tmp_path_factory.mktemp("web")
     env = service_env(f"sqlite:///{tmp / 'authz.db'}")
+    env.pop("AUTHZ_COOKIE_SECURE")  # as the README's first command runs it: --demo alone must make the portal work
     inst = Instance(env, tmp / "serve.log", workers=2, args=("--demo",), ready_seconds=120)
     inst.db_file = tmp / "authz.db"
     yield inst

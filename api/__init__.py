@@ -1,15 +1,19 @@
 """Thin Flask layer: routing, schemas, caller authentication and error mapping. Rules live in authz/."""
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import Flask, g, request
 
+from authz import logs, metrics
 from authz.config import Settings
 from authz.service import Service
 
 from . import browser, errors
 from .security import SERVICE_SCHEME
+
+http_log = logging.getLogger("authz.http")
 
 
 def create_app(settings: Settings | None = None, service: Service | None = None, *, clock=None,
@@ -73,6 +77,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     @app.before_request
     def _open():
         g.t0 = time.perf_counter()
+        g.request_id_token = logs.REQUEST_ID.set(logs.accept(request.headers.get("X-Request-ID")))
         errors.refuse_bad_input()
         browser.protect()  # same origin + CSRF token for cookie callers; the browser binding of login flows
         db.connect(reuse_if_open=True)
@@ -85,13 +90,25 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         resp.headers.setdefault("Cache-Control", "no-store")
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        ops.REQUESTS.labels(endpoint, request.method, str(resp.status_code)).inc()
-        ops.LATENCY.labels(endpoint).observe(time.perf_counter() - g.get("t0", time.perf_counter()))
+        metrics.inc("authz_http_requests_total", endpoint=endpoint, method=request.method, status=str(resp.status_code))
+        elapsed = time.perf_counter() - g.get("t0", time.perf_counter())
+        metrics.observe("authz_http_request_seconds", elapsed, endpoint=endpoint)
+        if service.enforcer is not None:
+            metrics.grant_loads(service.enforcer.grants.loads)
+        resp.headers["X-Request-ID"] = logs.REQUEST_ID.get()
+        # one access line per request: the route pattern and the path without its query (codes and tickets
+        # travel in queries and paths of some steps; the pattern names the step, the ids stay out)
+        http_log.info("%s %s %s", request.method, endpoint, resp.status_code,
+                      extra={"method": request.method, "route": endpoint, "status": resp.status_code,
+                             "duration_ms": round(elapsed * 1000, 2)})
         return resp
 
     @app.teardown_request
     def _close(exc):
         browser.teardown()
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            logs.REQUEST_ID.reset(token)
         # Connections are kept per thread between requests; a failed one is dropped so the next
         # request reconnects (see errors.register for database errors).
         if exc is not None and not db.is_closed():

@@ -8,6 +8,7 @@ from flask import jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from authz import metrics
 from authz.errors import AuthzError
 
 log = logging.getLogger("api.errors")
@@ -114,6 +115,7 @@ def register(app, api: ServiceApi) -> None:
         import peewee
         if isinstance(exc, (peewee.OperationalError, peewee.InterfaceError)):
             log.error("database unavailable: %s", exc)
+            metrics.inc("authz_dependency_errors_total", dependency="database")
             from authz.db import database
             try:
                 database.close()

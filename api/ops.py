@@ -4,14 +4,12 @@ from __future__ import annotations
 import os
 
 from flask import Blueprint, Response, current_app, jsonify, send_from_directory
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from authz import metrics as m
 
 bp = Blueprint("ops", __name__)
 
-REQUESTS = Counter("authz_http_requests_total", "HTTP requests", ["endpoint", "method", "status"])
-LATENCY = Histogram("authz_http_request_seconds", "HTTP request latency", ["endpoint"],
-                    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
-DECISIONS = Counter("authz_decisions_total", "Check decisions", ["allowed"])
 
 DOCS_PAGE = """<!doctype html>
 <html lang="zh"><head><meta charset="utf-8"><title>税务身份与授权服务 API</title>
@@ -37,8 +35,9 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
-    """Prometheus metrics of this worker."""
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    """Prometheus metrics, summed over every worker of this instance (authz.metrics)."""
+    from authz import events
+    return Response(m.scrape(events.depth), mimetype=CONTENT_TYPE_LATEST)
 
 
 @bp.get("/docs")

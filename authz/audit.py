@@ -2,6 +2,7 @@
 Never pass a password, code or session id in `detail`."""
 from __future__ import annotations
 
+from .logs import REQUEST_ID
 from .models import AuditLog
 
 FORBIDDEN_KEYS = {"password", "code", "session", "session_id", "token", "secret", "key"}
@@ -13,4 +14,4 @@ def record(svc, *, actor: str, action: str, target: str = "", identity: str = ""
     if detail and FORBIDDEN_KEYS & {k.lower() for k in detail}:
         raise ValueError("secrets must never reach the audit log")
     return AuditLog.create(at=svc.clock.time(), actor=actor, identity=identity, domain=domain, action=action,
-                           target=target, outcome=outcome, detail=detail)
+                           target=target, outcome=outcome, detail=detail, request_id=REQUEST_ID.get())

@@ -35,7 +35,7 @@ from typing import Callable
 
 import peewee
 
-from . import audit, events
+from . import audit, events, metrics
 from .db import database
 from .directory import E_BAD_STATE
 from .errors import AuthzError, code
@@ -215,6 +215,7 @@ def _publish(svc, b: Binding, change: str, person_uid: str | None = None) -> Non
 
 
 def _audit(svc, by: Who, action: str, b: Binding, person_uid: str, detail: dict) -> None:
+    metrics.inc("authz_binding_changes_total", action=action)
     audit.record(svc, actor=by.actor, identity=by.identity, domain=b.domain, action=action,
                  target=f"binding:{b.id}", detail={"person": person_uid, "identity_type": b.role, **detail})
 

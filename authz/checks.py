@@ -1,6 +1,9 @@
 """Check flows shared by the REST API and the CLI: plain dicts in, plain dicts out."""
 from __future__ import annotations
 
+import time
+
+from . import metrics
 from .enforcer import Enforcer
 
 
@@ -15,7 +18,11 @@ def _args(r: dict) -> tuple:
 
 def check(e: Enforcer, req: dict) -> dict:
     """One decision."""
-    out = _answer(req, e.can(*_args(req)))
+    t0 = time.perf_counter()
+    allowed = e.can(*_args(req))
+    metrics.observe("authz_decision_seconds", time.perf_counter() - t0, call="check")
+    metrics.inc("authz_decisions_total", allowed="true" if allowed else "false")
+    out = _answer(req, allowed)
     out["policy"] = e.index.digest[:12]
     return out
 
@@ -23,7 +30,14 @@ def check(e: Enforcer, req: dict) -> dict:
 def batch(e: Enforcer, reqs: list[dict]) -> dict:
     """Decisions in request order, all against one policy version; the uncached (subject, domain) pairs
     are read from the database together (Enforcer.can_many)."""
+    t0 = time.perf_counter()
     allowed = e.can_many([_args(r) for r in reqs])
+    metrics.observe("authz_decision_seconds", time.perf_counter() - t0, call="batch")
+    n_allowed = sum(allowed)
+    if n_allowed:
+        metrics.inc("authz_decisions_total", n_allowed, allowed="true")
+    if len(allowed) - n_allowed:
+        metrics.inc("authz_decisions_total", len(allowed) - n_allowed, allowed="false")
     return {"results": [_answer(r, a) for r, a in zip(reqs, allowed)], "policy": e.index.digest[:12]}
 
 

@@ -109,13 +109,21 @@ def print_lint_errors(errors: list[tuple[str, pol.LintError]]) -> None:
     click.echo(f"{len(errors)} error(s); nothing was loaded", err=True)
 
 
-def parse_or_exit(path: str, text: str) -> pol.PolicyIndex:
-    """Parse a rule file, or print its line-numbered errors and exit 1."""
+def lint_json(errors: list[tuple[str, pol.LintError]]) -> list[dict]:
+    return [{"file": str(path), "line": e.line, "code": e.code, "message": e.message} for path, e in errors]
+
+
+def parse_or_exit(path: str, text: str, *, status: int = 1, as_json: bool = False) -> pol.PolicyIndex:
+    """Parse a rule file, or print its line-numbered errors (or them as JSON) and exit `status`."""
     try:
         return pol.parse(text)
     except pol.PolicyInvalid as exc:
-        print_lint_errors([(path, e) for e in exc.errors])
-        sys.exit(1)
+        errors = [(path, e) for e in exc.errors]
+        if as_json:
+            click.echo(json.dumps({"ok": False, "errors": lint_json(errors)}, ensure_ascii=False, indent=2))
+        else:
+            print_lint_errors(errors)
+        sys.exit(status)
 
 
 # ---------------------------------------------------------------------------------------------------- root
@@ -176,9 +184,26 @@ def serve(env: Env, port: int, host: str, workers: int, threads: int, demo: bool
         # the demo is served over plain HTTP: Secure cookies and an https-only Origin check would refuse
         # every login the portal at http://127.0.0.1:8000/ sends (unless the environment says otherwise)
         os.environ.setdefault("AUTHZ_COOKIE_SECURE", "false")
+    metrics_dir = prepare_metrics_dir(port)
     click.echo(f"starting gunicorn: http://{host}:{port} ({workers} workers × {threads} threads); "
                f"readiness at /readyz, documentation at /docs")
+    click.echo(f"metrics of every worker summed at /metrics (files in {metrics_dir})")
     run_gunicorn({"bind": f"{host}:{port}", "workers": workers, "threads": threads})
+
+
+def prepare_metrics_dir(port: int) -> str:
+    """An empty PROMETHEUS_MULTIPROC_DIR for this server's workers (authz.metrics): set before gunicorn
+    forks them, emptied at every start so a restart does not add up the previous run's samples. An
+    operator's own PROMETHEUS_MULTIPROC_DIR is used as given."""
+    import shutil
+    import tempfile
+    d = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not d:
+        d = os.path.join(tempfile.gettempdir(), f"authz-metrics-{os.getuid()}-{port}")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = d
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d, exist_ok=True)
+    return d
 
 
 def run_gunicorn(options: dict) -> None:
@@ -189,9 +214,11 @@ def run_gunicorn(options: dict) -> None:
         def load_config(self):
             # control_socket_disable: gunicorn >= 24 opens ~/.gunicorn/gunicorn.ctl, which a second
             # instance on the same host would fight over; nothing here uses it.
+            from . import metrics
             defaults = {"worker_class": "gthread", "preload_app": False, "proc_name": "authz",
                         "timeout": 30, "graceful_timeout": 10, "errorlog": "-", "loglevel": "info",
-                        "control_socket_disable": True}
+                        "control_socket_disable": True,
+                        "child_exit": lambda server, worker: metrics.worker_exited(worker.pid)}
             for k, v in {**defaults, **options}.items():
                 if k in self.cfg.settings:
                     self.cfg.set(k, v)
@@ -335,9 +362,10 @@ def policy() -> None:
 @policy.command("lint")
 @click.argument("file", required=False)
 @click.option("--model", "model_file", help="model.conf to check against (default: the configured one)")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: ok, errors [{file, line, code, message}], counts")
 @click.pass_obj
-def policy_lint(env: Env, file: str | None, model_file: str | None) -> None:
-    """Check a rule file against the model and its function catalogue (exit 1 on any error)."""
+def policy_lint(env: Env, file: str | None, model_file: str | None, as_json: bool) -> None:
+    """Check a rule file against the model and its function catalogue (exit 1 on any error, 2 unreadable)."""
     settings = env.get_settings()
     rules_path = file or settings.rules_path
     model_path = model_file or settings.model_path
@@ -350,10 +378,20 @@ def policy_lint(env: Env, file: str | None, model_file: str | None) -> None:
     except pol.PolicyInvalid as exc:
         errors += [(rules_path, e) for e in exc.errors]
     if errors:
-        print_lint_errors(errors)
+        if as_json:
+            click.echo(json.dumps({"ok": False, "errors": lint_json(errors)}, ensure_ascii=False, indent=2))
+        else:
+            print_lint_errors(errors)
         sys.exit(1)
     biz = sum(1 for f in index.functions.values() if f.is_business)
     svc_fns = sum(1 for f in index.functions.values() if f.obj.startswith(pol.SVC_PREFIX))
+    if as_json:
+        click.echo(json.dumps({"ok": True, "errors": [], "file": str(rules_path), "rules": len(index.rules),
+                               "functions": len(index.functions), "business_functions": biz,
+                               "service_functions": svc_fns, "identity_types": len(index.roles),
+                               "kind_links": len(index.kind_links), "digest": index.digest},
+                              ensure_ascii=False, indent=2))
+        return
     click.echo(f"{rules_path}: ok — {len(index.rules)} rules, {len(index.functions)} functions "
                f"({biz} business, {len(index.functions) - biz - svc_fns} account-centre, {svc_fns} service), "
                f"{len(index.roles)} identity types, {len(index.kind_links)} kind links")
@@ -406,6 +444,19 @@ def _lines(index: pol.PolicyIndex) -> dict[tuple, int]:
     return out
 
 
+def diff_json(old: pol.PolicyIndex, new: pol.PolicyIndex, old_label: str, new_label: str) -> dict:
+    """The effective permission changes as data: each added / removed rule with its line and label."""
+    a, b = _lines(old), _lines(new)
+
+    def row(r, lines, index):
+        fn = index.functions.get(r[3]) if r[0] == "p" else None
+        return {"kind": r[0], "rule": ", ".join(r), "line": lines[r], "label_zh": fn.zh if fn else "",
+                "label_en": fn.en if fn else ""}
+    return {"old": old_label, "new": new_label,
+            "added": [row(r, b, new) for r in sorted(set(b) - set(a))],
+            "removed": [row(r, a, old) for r in sorted(set(a) - set(b))]}
+
+
 def print_diff(old: pol.PolicyIndex, new: pol.PolicyIndex, old_label: str, new_label: str) -> tuple[int, int]:
     """Print the effective permission changes (p rules and kind links); returns (added, removed)."""
     a, b = _lines(old), _lines(new)
@@ -432,9 +483,11 @@ def print_diff(old: pol.PolicyIndex, new: pol.PolicyIndex, old_label: str, new_l
 @click.argument("files", nargs=-1, metavar="[OLD] NEW")
 @click.option("--url", help="Compare with the policy in force in a running service (needs --key)")
 @click.option("--key", envvar="AUTHZ_KEY", help="Service key with the policy scope (or AUTHZ_KEY)")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: old, new, added [...], removed [...]")
 @click.pass_obj
-def policy_diff(env: Env, files: tuple[str, ...], url: str | None, key: str | None) -> None:
-    """Effective permission changes: OLD file → NEW file, or the policy in force (database, or --url) → NEW."""
+def policy_diff(env: Env, files: tuple[str, ...], url: str | None, key: str | None, as_json: bool) -> None:
+    """Effective permission changes: OLD file → NEW file, or the policy in force (database, or --url) → NEW.
+    Exit 0: no change, 1: changes, 2: a file is broken or unreadable (as diff(1) does, for scripts)."""
     if len(files) > 2 or (len(files) == 2 and url):
         raise click.UsageError("give OLD and NEW files, or NEW alone (compared with the policy in force)")
     settings = env.get_settings()
@@ -447,13 +500,19 @@ def policy_diff(env: Env, files: tuple[str, ...], url: str | None, key: str | No
     else:
         with open_service(env):
             row = PolicyState.get_or_none(PolicyState.id == 1)
-        if row is None:
+        if row is None and not as_json:
             click.echo("no policy is in force in the database yet: every rule would be added")
         old_label = f"policy in force in {safe_url(settings.database_url)}"
         old_text = row.source if row else ""
-    old = parse_or_exit(old_label, old_text)
-    new = parse_or_exit(new_path, new_text)
-    print_diff(old, new, old_label, new_path)
+    old = parse_or_exit(old_label, old_text, status=2, as_json=as_json)
+    new = parse_or_exit(new_path, new_text, status=2, as_json=as_json)
+    if as_json:
+        out = diff_json(old, new, old_label, new_path)
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        changed = bool(out["added"] or out["removed"])
+    else:
+        changed = any(print_diff(old, new, old_label, new_path))
+    sys.exit(1 if changed else 0)
 
 
 @policy.command("reload")
@@ -539,12 +598,26 @@ def _day(epoch: float | None, *, exclusive_end: bool = False) -> str:
 @click.argument("act", metavar="ACT", callback=_check_arg(TOKEN_RE, "an action name"))
 @click.option("--identity-type", callback=_check_arg(TOKEN_RE, "an identity type"),
               help="Decide only as this identity type (as a session does)")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: allowed, rule, reason, detail, grants, policy")
 @click.pass_obj
-def policy_explain(env: Env, subject: str, domain: str, obj: str, act: str, identity_type: str | None) -> None:
-    """Decide SUB DOM OBJ ACT against the database and say why: the rule line, or the reason."""
+def policy_explain(env: Env, subject: str, domain: str, obj: str, act: str, identity_type: str | None,
+                   as_json: bool) -> None:
+    """Decide SUB DOM OBJ ACT against the database and say why: the rule line, or the reason.
+    Exit 0: allowed, 1: denied, 2: bad arguments (for scripts)."""
     with open_service(env, enforcer=True) as svc:
         e = svc.enforcer
         x = e.explain(subject, domain, obj, act, identity_type)
+        if as_json:
+            r = x.rule
+            click.echo(json.dumps({
+                "allowed": x.allowed, "subject": subject, "domain": domain, "object": obj, "action": act,
+                "identity_type": identity_type,
+                "rule": {"line": r.line, "text": f"p, {r.role}, {r.dom}, {r.obj}, {r.act}"} if r else None,
+                "reason": None if x.allowed else x.reason, "detail": None if x.allowed else x.detail,
+                "grants": [{**g, "since": _day(g["since"]) or None,
+                            "until": _day(g["until"], exclusive_end=True) or None} for g in x.grants],
+                "policy": e.index.digest}, ensure_ascii=False, indent=2, default=str))
+            sys.exit(0 if x.allowed else 1)
         fn = e.index.functions.get(obj)
         label = f" ({fn.zh} / {fn.en})" if fn else ""
         as_type = f" as {identity_type}" if identity_type else ""
@@ -568,6 +641,7 @@ def policy_explain(env: Env, subject: str, domain: str, obj: str, act: str, iden
             window += f" until {_day(g['until'], exclusive_end=True)}" if g["until"] is not None else " long-term"
             click.echo(f"  {g['identity_type']:<16} {g['source']:<24} {'live' if g['live'] else 'NOT LIVE'}"
                        f"{window}; functions: {fs}")
+    sys.exit(0 if x.allowed else 1)
 
 
 # ---- outbound events (R-BIND-15 "data sync")

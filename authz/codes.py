@@ -29,6 +29,7 @@ import hmac
 import secrets
 from enum import Enum
 
+from . import metrics
 from .db import database
 from .errors import AuthzError, code
 from .models import VerificationCode
@@ -83,7 +84,15 @@ def spend(svc, purpose: Purpose, flow_hash: str, phone: str, *, proven: bool = F
     raise: human_check_failed (422), sms_flow_limit (429), sms_client_limit (429, Retry-After),
     sms_quota (429, Retry-After). Nothing is sent here. An earlier budget's unit stays spent when a
     later one refuses: the refusal is the abuse being limited."""
-    purpose = Purpose(purpose)
+    try:
+        _spend(svc, Purpose(purpose), flow_hash, phone, proven, client, human_token)
+    except AuthzError as err:
+        metrics.inc("authz_sms_refused_total", reason=err.code)
+        raise
+
+
+def _spend(svc, purpose: Purpose, flow_hash: str, phone: str, proven: bool, client: str | None,
+           human_token: str | None) -> None:
     now = svc.clock.time()
     ports = ports_of(svc)
     st = svc.settings
@@ -130,6 +139,7 @@ def issue(svc, purpose: Purpose, flow_hash: str, phone: str, *, proven: bool = F
         row.save()
         if deliver:
             ports.sms.send(phone, TEXTS[purpose].format(code=code))
+    metrics.inc("authz_sms_sent_total", purpose=purpose.value)
     return row
 
 

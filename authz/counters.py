@@ -297,6 +297,8 @@ class RedisCounters(_Policy):
             return fn(*args, **kw)
         except self._errors as exc:
             log.error("redis counters unavailable: %s", type(exc).__name__)
+            from . import metrics
+            metrics.inc("authz_dependency_errors_total", dependency="redis")
             raise AuthzError(E_UNAVAILABLE, headers={"Retry-After": "5"}) from None
 
     def locked_until(self, subject, method, now):

@@ -22,6 +22,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+from . import metrics
 from .db import database
 from .models import OutboxEvent
 from .ports.events import DeliveryError, Publisher, publisher_for
@@ -100,13 +101,25 @@ def drain(svc, limit: int = 100, publisher: Publisher | None = None) -> DrainRes
             OutboxEvent.update(attempts=attempts, last_error=str(exc)[:300], next_attempt_at=now + wait,
                                status="dead" if dead else "pending").where(OutboxEvent.id == ev.id).execute()
             (out.dead if dead else out.retrying).append(ev.event_id)
+            metrics.inc("authz_event_deliveries_total", outcome="dead" if dead else "retrying")
             log.warning("event %s delivery failed (attempt %d%s): %s", ev.event_id, attempts,
                         ", giving up" if dead else "", exc)
             continue
         OutboxEvent.update(attempts=ev.attempts + 1, status="delivered", delivered_at=now, last_error="") \
             .where(OutboxEvent.id == ev.id).execute()
         out.delivered.append(ev.event_id)
+        metrics.inc("authz_event_deliveries_total", outcome="delivered")
     return out
+
+
+def depth() -> dict[str, int]:
+    """Outbox rows by status (the authz_outbox_events gauge; an on-call person watches pending and dead)."""
+    import peewee as pw
+    counts = {s: 0 for s in ("pending", "delivered", "dead")}
+    for status, n in (OutboxEvent.select(OutboxEvent.status, pw.fn.COUNT(OutboxEvent.id))
+                      .group_by(OutboxEvent.status).tuples()):
+        counts[status] = n
+    return counts
 
 
 def requeue(svc, event_ids: list[str] | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from . import metrics
 from .models import LoginLog
 
 log = logging.getLogger("authz.login")
@@ -16,5 +17,6 @@ def record(svc, *, entry: str, step: str, outcome: str, person=None, account_typ
                     person=person, person_name=person.name if person else "", identity=identity,
                     enterprise=enterprise, uscc=uscc or (enterprise.uscc if enterprise else ""), ip=(ip or "")[:64],
                     outcome=outcome)
+    metrics.inc("authz_logins_total", entry=entry, step=step, outcome=outcome)
     log.info("login entry=%s step=%s factor=%s person=%s outcome=%s", entry, step, factor,
              person.uid if person else "-", outcome)

@@ -68,6 +68,7 @@ STEPS: list[Step] = [
     (5, "tax digital certificates", create_tables("TaxCertificate")),
     (6, "drop the binding indexes that composite indexes make redundant", _drop_redundant_binding_indexes),
     (7, "OpenID Connect provider: clients, signing keys, consents, codes, tokens; session factors", _oidc),
+    (8, "audit rows name the request that wrote them", lambda db: add_column(db, models.AuditLog, "request_id")),
 ]
 
 

@@ -27,6 +27,7 @@ from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
+from . import metrics
 from .errors import AuthzError, code
 from .factors import FACTORS, Factor
 from .factors.base import COUNTED, anonymous_subject, ensure_unlocked, locked_error, reserved
@@ -164,14 +165,17 @@ def verify(svc, *, purpose, factor_name: str, flow_hash: str = "", offered: tupl
             sent_to = f.complete(svc, flow_hash, purpose=_value(purpose), person=person, code=code, secret=secret,
                                  against=against)
         except AuthzError as err:
+            metrics.inc("authz_verifications_total", factor=f.name, purpose=_value(purpose), outcome=err.code)
             if err.code in COUNTED:
                 err.counted = True
                 until = counters.fail(who, method, svc.clock.time())
                 if until:
+                    metrics.inc("authz_lockouts_total", method=method)
                     locked = locked_error(until, who)
                     locked.counted = True
                     raise locked from None
             raise
+        metrics.inc("authz_verifications_total", factor=f.name, purpose=_value(purpose), outcome="ok")
         if f.resets:
             counters.succeed(who, method)
     return Proof(person.uid if person is not None else "", f.method, f.name, flow_hash, _value(purpose), sent_to)

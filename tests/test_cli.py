@@ -187,7 +187,7 @@ def test_R_AUTHZ_4_diff_between_two_files_shows_exactly_the_change(cli, tmp_path
     new_text = without(INVOICE_QUERY).rstrip("\n") + f"\n{added}\n"
     new = write(tmp_path, "new.csv", new_text)
     result = cli("policy", "diff", RULES, new)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # 1: something changes (issue 13: exit codes for scripts)
     changes = [line for line in result.stdout.splitlines() if line[:2] in ("+ ", "- ")]
     assert len(changes) == 2, result.output
     assert changes[0].startswith(f"- {INVOICE_QUERY} ") and f"# line {line_of(SHIPPED, INVOICE_QUERY)}" in changes[0]
@@ -202,12 +202,12 @@ def test_R_AUTHZ_4_diff_against_the_policy_in_force_and_refuses_a_broken_file(cl
     """R-AUTHZ-4: with NEW alone the diff is against the policy in force in the database; a broken NEW is
     reported with its line numbers instead of a diff."""
     result = cli("policy", "diff", write(tmp_path, "new.csv", without(INVOICE_QUERY)))
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     assert [line[:2] for line in result.stdout.splitlines() if line[:2] in ("+ ", "- ")] == ["- "]
     assert "policy in force" in result.stdout
     broken = write(tmp_path, "broken.csv", SHIPPED + "p, nobody, *, ac.switch, use\n")
     bad = cli("policy", "diff", broken)
-    assert bad.exit_code == 1 and f"{broken}:{shipped_lines() + 1}: [unknown_role]" in bad.stdout
+    assert bad.exit_code == 2 and f"{broken}:{shipped_lines() + 1}: [unknown_role]" in bad.stdout
 
 
 # ---------------------------------------------------------------------------------------------- reload
@@ -267,7 +267,7 @@ def test_R_AUTHZ_4_diff_and_reload_through_the_running_service(cli, svc, world, 
     good = write(tmp_path, "good.csv", without(INVOICE_QUERY))
 
     diff = cli("policy", "diff", good, "--url", live_server, "--key", key)
-    assert diff.exit_code == 0 and f"- {INVOICE_QUERY}" in diff.stdout and "1 removed" in diff.stdout
+    assert diff.exit_code == 1 and f"- {INVOICE_QUERY}" in diff.stdout and "1 removed" in diff.stdout
 
     broken_text = SHIPPED + "p, invoice_officer, kind:enterprise, biz.nothing, use\n"
     broken = write(tmp_path, "broken.csv", broken_text)
@@ -303,6 +303,7 @@ def test_R_AUTHZ_2_explain_names_the_rule_line_or_the_reason(cli, svc):
     d = demo.DENIED_CHECK
     denied = cli("policy", "explain", d["subject"], d["domain"], d["object"], d["action"])
     assert denied.stdout.startswith("DENIED") and "not_in_function_set" in denied.stdout
+    assert denied.exit_code == 1  # issue 13: explain exits 1 on deny
 
     as_admin = cli("policy", "explain", demo.ADMIN, demo.DOM_MAIN, "biz.invoice_use", "use", "--identity-type", "admin")
     assert as_admin.stdout.startswith("DENIED") and "invoice_officer" not in as_admin.stdout.split("grants of")[1]
@@ -501,3 +502,33 @@ def test_R_AUTHZ_4_reload_refuses_an_empty_file_unless_forced(cli, svc, world, l
     assert forced.exit_code == 0, forced.output
     svc.feed.poll()
     assert not svc.enforcer.can("p-cli-invoice", DOM, "biz.query", "use")
+
+
+# ---------------------------------------------------------------------------------------------- --json
+def test_policy_commands_answer_json_with_meaningful_exit_codes(cli, svc, tmp_path):
+    """Issue 13 (policy authors): lint, diff and explain print one JSON object with --json, and exit for
+    scripts: lint 1 on errors, diff 0 / 1 (changes) / 2 (broken file), explain 0 allowed / 1 denied."""
+    ok = cli("policy", "lint", RULES, "--json")
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["ok"] is True
+    broken = write(tmp_path, "broken.csv", SHIPPED + "p, nobody, *, ac.switch, use\n")
+    bad = cli("policy", "lint", broken, "--json")
+    body = json.loads(bad.stdout)
+    assert bad.exit_code == 1 and body["ok"] is False
+    assert body["errors"][0]["code"] == "unknown_role" and body["errors"][0]["line"] == shipped_lines() + 1
+
+    same = cli("policy", "diff", RULES, RULES, "--json")
+    assert same.exit_code == 0 and json.loads(same.stdout)["added"] == json.loads(same.stdout)["removed"] == []
+    changed = cli("policy", "diff", RULES, write(tmp_path, "new.csv", without(INVOICE_QUERY)), "--json")
+    body = json.loads(changed.stdout)
+    assert changed.exit_code == 1 and body["added"] == []
+    assert [r["rule"] for r in body["removed"]] == [INVOICE_QUERY] and body["removed"][0]["label_zh"]
+    assert cli("policy", "diff", RULES, broken, "--json").exit_code == 2
+
+    demo.seed(svc, progress=lambda _: None)
+    a, d = demo.ALLOWED_CHECK, demo.DENIED_CHECK
+    allowed = cli("policy", "explain", a["subject"], a["domain"], a["object"], a["action"], "--json")
+    body = json.loads(allowed.stdout)
+    assert allowed.exit_code == 0 and body["allowed"] is True and body["rule"]["line"] > 0
+    denied = cli("policy", "explain", d["subject"], d["domain"], d["object"], d["action"], "--json")
+    body = json.loads(denied.stdout)
+    assert denied.exit_code == 1 and body["allowed"] is False and body["reason"] == "not_in_function_set"

@@ -17,3 +17,4 @@ class AuditLog(Base):
     target = pw.CharField(max_length=160, default="")
     outcome = pw.CharField(max_length=16, default="ok")
     detail = JSONField(null=True)
+    request_id = pw.CharField(max_length=64, default="")  # the API request that wrote it (authz.logs, migration 8)

@@ -79,6 +79,19 @@ def test_upgrade_to_7_adds_the_oidc_tables_and_session_factors_keeping_sessions(
         svc.db.execute_sql(f"DROP TABLE {table}")
     svc.db.execute_sql("ALTER TABLE login_session DROP COLUMN factors")
     migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 7).execute()
-    assert migrations.upgrade(svc.db) == [7]
+    assert migrations.upgrade(svc.db) == [7, 8]
     assert LoginSession.select().count() == 1 and LoginSession.get().factors == ""
     assert OidcClient.select().count() == 0
+
+
+def test_upgrade_to_8_adds_the_request_id_to_audit_rows_keeping_them(svc):
+    """Issue 13: a database made before step 8 (audit_log without request_id) upgrades with its audit rows
+    intact; they read as written by no known request."""
+    from authz import audit
+    from authz.models import AuditLog
+    audit.record(svc, actor="p-migr", action="person.info.update", target="p-migr")
+    svc.db.execute_sql("ALTER TABLE audit_log DROP COLUMN request_id")
+    migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 8).execute()
+    assert migrations.upgrade(svc.db) == [8]
+    row = AuditLog.get()
+    assert row.action == "person.info.update" and row.request_id == ""

@@ -69,6 +69,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     api.register_blueprint(catalogue.blp)
     from . import oidc  # single sign-on: the portal as an OpenID Connect provider (issue 12)
     oidc.register(app, api, service)
+    from . import web  # the web front end at / (issue 11) and, with the dev adapters, the dev pages' API
+    web.register(app, api)
 
     db = service.db
 

@@ -6,10 +6,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields
 
-from authz import actor, sessions
+from authz import actor, menu, sessions
 from authz.errors import AuthzError
 from authz.oidc import grants as oidc_grants
 
+from .errors import language
 from .schemas import Token
 from .security import authenticate_service
 from .session import current_session, require, session_secured, svc
@@ -73,6 +74,30 @@ class SessionCheckResponse(Schema):
     policy = fields.String()
 
 
+class MenuFunction(Schema):
+    object = fields.String(metadata={"description": "Catalogue function (ac.* or biz.*)"})
+    actions = fields.List(fields.String(), metadata={"description": "The actions this session may take on it"})
+    label = fields.String(metadata={"description": "Catalogue label in the request's language"})
+    label_zh = fields.String()
+    label_en = fields.String()
+    group = fields.String(metadata={"description": "Catalogue menu group (business functions)"})
+    group_label = fields.String(metadata={"description": "The group's name in the request's language"})
+
+
+class MenuArea(Schema):
+    group = fields.String(metadata={"description": "Catalogue menu group (the rule file's fn lines), its key"})
+    label = fields.String(metadata={"description": "The group's name in the request's language (group lines)"})
+    functions = fields.List(fields.Nested(MenuFunction))
+
+
+class MenuView(Schema):
+    entry = fields.String()
+    areas = fields.List(fields.Nested(MenuArea), metadata={"description": "Account-centre areas (ac.*) "
+                                                                          "in catalogue order"})
+    business = fields.List(fields.Nested(MenuFunction), metadata={"description": "Business functions (biz.*)"})
+    policy = fields.String(metadata={"description": "Digest of the rule file that decided"})
+
+
 def _view(row, current_id: int | None = None) -> dict:
     st = svc().settings
     return {"handle": row.handle, "current": row.id == current_id, "client": row.client, "entry": row.entry,
@@ -91,6 +116,15 @@ class CurrentSession(MethodView):
         """Who am I: the current session's entry, domain and identity type."""
         row = current_session()
         return _view(row, row.id)
+
+
+@blp.route("/menu")
+class Menu(MethodView):
+    @session_secured(blp)
+    @blp.response(200, MenuView)
+    def get(self):
+        """The account-centre areas and functions this session may reach now, decided by the enforcer."""
+        return menu.menu(svc(), actor.of_session(current_session()), language())
 
 
 @blp.route("/sessions")

@@ -15,6 +15,7 @@ from authz.flows import login, qr_login
 from authz.ports import ports_of
 from authz.ports.apps import APPS
 
+from .labels import labelled
 from .schemas import Pattern
 from .session import clear_cookie, client_ip, current_session, issue_session, session_secured, svc
 
@@ -56,12 +57,18 @@ class Choice(Schema):
     kind = fields.String()
     until = fields.String()
     sub_identity = fields.Boolean()
+    identity_label = fields.String(metadata={"description": "The identity type's name (rule file catalogue)"})
+    enterprise_masked = fields.String(metadata={"description": "Taxpayer name, masked (R-MASK-1)"})
+    uscc_masked = fields.String(metadata={"description": "USCC, masked"})
 
 
 class IdentityView(Schema):
     entry = fields.String()
     domain = fields.String()
     identity_type = fields.String()
+    identity_label = fields.String(metadata={"description": "The identity type's name (rule file catalogue)"})
+    enterprise_masked = fields.String(metadata={"description": "Taxpayer name, masked (R-MASK-1)"})
+    uscc_masked = fields.String(metadata={"description": "USCC, masked"})
 
 
 class FlowView(Schema):
@@ -85,6 +92,8 @@ class FactorStarted(Schema):
     expires_in = fields.Integer()
     ticket = fields.String(metadata={"description": "Draw as a QR code for the app to scan"})
     expires_at = fields.Float()
+    sends_left = fields.Integer(metadata={"description": "SMS: how many more codes this flow may send "
+                                                         "(resends included, AUTHZ_SMS_FLOW_MAX_SENDS)"})
 
 
 class CodeRequest(Schema):
@@ -139,7 +148,7 @@ class AuthOk(Schema):
 
 
 def _step(step: "login.Step", flow_id: str) -> dict:
-    return issue_session(dict(step.view, flow=flow_id), step.session, step.session_row)
+    return labelled(issue_session(dict(step.view, flow=flow_id), step.session, step.session_row))
 
 
 @blp.route("/login")
@@ -160,7 +169,7 @@ class LoginFlow(MethodView):
     @blp.response(200, FlowView)
     def get(self, query, flow):
         """The login flow's state and, when choosing, the identities / projects / clients offered."""
-        return dict(login.load_view(svc(), flow, query.get("q")), flow=flow)
+        return labelled(dict(login.load_view(svc(), flow, query.get("q")), flow=flow))
 
 
 @blp.route("/login/<flow>/factors/<factor>", parameters=[FLOW_ID, FACTOR])

@@ -25,7 +25,19 @@ served from the installed bundle, so it works without internet access). This pag
   The OAuth endpoints answer RFC 6749 / 6750 errors (`{error, error_description}`) instead.
 * **Multi-step flows** (login, registration, password reset, phone changes, face scans) are stored on the
   server; the client carries only the flow id `azf_…`. A step is accepted only in its state; flows expire.
-* **Responses** are `Cache-Control: no-store`.
+* **Responses** are `Cache-Control: no-store` (the web front end's files aside: [web.md](web.md)).
+* **Menus.** `GET /api/v1/account/menu` answers, for the caller's session, the account-centre areas
+  (`areas`: catalogue groups of `ac.*` functions, in catalogue order) and business functions (`business`)
+  with the actions allowed, each decided by the enforcer for the session's identity and business entry (a
+  special subject gets the switcher only, R-LOGIN-4 / R-SW-4), labelled from the rule file's catalogue in
+  the request's language. Login choices and switcher options carry `identity_label` (the rule file's name
+  of the identity type) and the masked `enterprise_masked` / `uscc_masked`; the login SMS factor answers
+  `sends_left`. A front end needs no role names of its own.
+* **Development only.** `GET /api/v1/dev` (which development pages to show),
+  `GET /api/v1/dev/sms-outbox?phone=&limit=` (the codes sent) and `POST /api/v1/dev/scan` (the app
+  simulator: a face check or a personal QR-login ticket scanned as a person) exist only with `AUTHZ_SMS_ADAPTER=dev` and
+  `AUTHZ_DEV_PAGES=true` (`authz serve --demo` sets it); otherwise they answer 404 and are not in the
+  OpenAPI document.
 
 See [login.md](login.md) for the login state machines and a walkthrough, and
 [account_person.md](account_person.md) for the person account centre.
@@ -36,7 +48,7 @@ def render() -> str:
     from authz.config import Settings
     from . import create_app
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(Settings(database_url=f"sqlite:///{tmp}/doc.db"), follow=False)
+        app = create_app(Settings(database_url=f"sqlite:///{tmp}/doc.db", dev_pages=True), follow=False)
         spec = app.test_client().get("/openapi.json").get_json()
         app.extensions["authz"].close()
     groups: dict[str, list[tuple[str, str, str, str]]] = {}

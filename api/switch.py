@@ -7,6 +7,7 @@ from marshmallow import Schema, fields
 
 from authz.flows import identity_switch
 
+from .labels import labelled
 from .schemas import Pattern
 from .session import current_session, issue_session, session_secured, svc
 
@@ -26,6 +27,9 @@ class Option(Schema):
     until = fields.String()
     acting = fields.String()
     sub_identity = fields.Boolean()
+    identity_label = fields.String(metadata={"description": "The identity type's name (rule file catalogue)"})
+    enterprise_masked = fields.String(metadata={"description": "Taxpayer name, masked (R-MASK-1)"})
+    uscc_masked = fields.String(metadata={"description": "USCC, masked"})
 
 
 class Current(Schema):
@@ -35,6 +39,9 @@ class Current(Schema):
     identity_type = fields.String()
     project = fields.String(allow_none=True)
     agreement = fields.String(allow_none=True)
+    identity_label = fields.String(metadata={"description": "The identity type's name (rule file catalogue)"})
+    enterprise_masked = fields.String(metadata={"description": "Taxpayer name, masked (R-MASK-1)"})
+    uscc_masked = fields.String(metadata={"description": "USCC, masked"})
 
 
 class Options(Schema):
@@ -62,7 +69,7 @@ class Switch(MethodView):
     @blp.response(200, Options)
     def get(self):
         """What this session may switch to now."""
-        return identity_switch.options(svc(), current_session())
+        return labelled(identity_switch.options(svc(), current_session()))
 
     @session_secured(blp)
     @blp.arguments(SwitchRequest)
@@ -70,4 +77,4 @@ class Switch(MethodView):
     def post(self, body):
         """Switch identity: the old session id ends, a new one carries the new identity."""
         raw, row = identity_switch.switch(svc(), current_session(), body["target"])
-        return issue_session({}, raw, row)
+        return labelled(issue_session({}, raw, row))

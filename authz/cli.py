@@ -179,6 +179,11 @@ def serve(env: Env, port: int, host: str, workers: int, threads: int, demo: bool
     os.environ["DATABASE_URL"] = settings.database_url
     os.environ["AUTHZ_MODEL_PATH"] = settings.model_path
     os.environ["AUTHZ_RULES_PATH"] = settings.rules_path
+    if demo:  # the demo's browser pages may read the development SMS outbox (docs/web.md)
+        os.environ.setdefault("AUTHZ_DEV_PAGES", "true")
+        # the demo is served over plain HTTP: Secure cookies and an https-only Origin check would refuse
+        # every login the portal at http://127.0.0.1:8000/ sends (unless the environment says otherwise)
+        os.environ.setdefault("AUTHZ_COOKIE_SECURE", "false")
     metrics_dir = prepare_metrics_dir(port)
     click.echo(f"starting gunicorn: http://{host}:{port} ({workers} workers × {threads} threads); "
                f"readiness at /readyz, documentation at /docs")

@@ -107,6 +107,13 @@ def _spend(svc, purpose: Purpose, flow_hash: str, phone: str, proven: bool, clie
     ports.counters.take_sms(phone, now, scope="" if proven else purpose.value)
 
 
+def sends_left(svc, flow_hash: str) -> int:
+    """How many more codes this flow may send (AUTHZ_SMS_FLOW_MAX_SENDS): its codes on record, any purpose.
+    For a flow whose sends are real (login); a decoy send leaves no row, so never show this for one."""
+    sent = VerificationCode.select().where(VerificationCode.flow_hash == flow_hash).count()
+    return max(0, svc.settings.sms_flow_max_sends - sent)
+
+
 def issue(svc, purpose: Purpose, flow_hash: str, phone: str, *, proven: bool = False, client: str | None = None,
           human_token: str | None = None, deliver: bool = True) -> VerificationCode:
     """Send a fresh code for (purpose, flow) to `phone`; earlier unused codes of the same pair die.

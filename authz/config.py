@@ -63,6 +63,7 @@ class Settings:
     human_check: str = "off"  # "off" in development; name of a production human-verification adapter
     # ports: "dev" adapters write to outbox tables / simulators, "http" adapters call out
     sms_adapter: str = "dev"
+    dev_pages: bool = False  # serve /api/v1/dev… (the SMS outbox over HTTP) with the dev SMS adapter; --demo sets it
     sms_webhook_url: str = ""
     events_adapter: str = "dev"
     app_callback_secrets: str = ""  # "taxapp:secret,iitapp:secret" for the production signed callbacks
@@ -286,7 +287,9 @@ def unknown_names(env: dict[str, str] | None = None) -> list[str]:
     env = os.environ if env is None else env
     known = {env_name(f.name) for f in fields(Settings)}
     # variables the test suite and tools read, not service settings
-    known |= {"AUTHZ_TEST_DATABASE_URL", "AUTHZ_REDIS_TEST_URL"}
+    known |= {"AUTHZ_TEST_DATABASE_URL", "AUTHZ_REDIS_TEST_URL",
+              "AUTHZ_SKIP_WEB_BUILD",  # setup.py: install without building the web front end (docs/web.md)
+              "AUTHZ_TEST_CHROMIUM", "AUTHZ_UPDATE_SCREENSHOTS"}  # tests/web: the browser, docs/screenshots
     out = []
     for name in sorted(n for n in env if n.startswith("AUTHZ_") and n not in known):
         near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)

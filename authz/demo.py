@@ -276,6 +276,9 @@ def instructions(base_url: str, key: str) -> list[str]:
     menu = f"/api/v1/functions?subject={OFFICER}&domain={DOM_MAIN}"
     return [
         "",
+        f"PORTAL — open {base_url}/ in a browser: log in on any entry as a person below; the SMS code is on "
+        f"{base_url}/dev/sms-outbox (development adapters only). Guide: docs/web.md",
+        "",
         "Demo data is ready. Service key for client 'demo' (scopes check,policy; shown once):",
         f"  {key}",
         "",

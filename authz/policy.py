@@ -152,6 +152,11 @@ class PolicyIndex:
     by_obj_act: dict[tuple[str, str], tuple[Rule, ...]] = field(default_factory=dict)
     kind_closure: dict[str, frozenset[str]] = field(default_factory=dict)
     digest: str = ""
+    groups: dict[str, str] = field(default_factory=dict)  # menu group (as fn lines name it) -> English name
+
+    def group_label(self, group: str, lang: str = "zh") -> str:
+        """A menu group's name in `lang` (the Chinese name when the file gives no English one)."""
+        return self.groups.get(group, group) if lang == "en" else group
 
     def __post_init__(self) -> None:
         idx: dict[tuple[str, str], list[Rule]] = {}
@@ -349,7 +354,8 @@ def parse(text: str) -> PolicyIndex:
     kind_links: list[tuple[str, str, int]] = []
     seen_rules: dict[tuple, int] = {}
     pending_p: list[tuple[int, list[str]]] = []
-    arity = {"role": 4, "fn": 6, "g2": 3, "p": 5, "p2": 4}
+    arity = {"role": 4, "fn": 6, "group": 3, "g2": 3, "p": 5, "p2": 4}
+    groups: dict[str, tuple[str, int]] = {}
     pending_p2: list[tuple[int, list[str]]] = []
 
     def err(line, code, msg):
@@ -362,7 +368,7 @@ def parse(text: str) -> PolicyIndex:
         kind = cells[0]
         if kind not in arity:
             hint = " (bindings live in the database, not in the rule file)" if kind == "g" else ""
-            err(line, "unknown_line_kind", f"unknown line kind {kind!r}; expected role, fn, g2, p or p2{hint}")
+            err(line, "unknown_line_kind", f"unknown line kind {kind!r}; expected role, fn, group, g2, p or p2{hint}")
             continue
         if len(cells) != arity[kind]:
             err(line, "bad_arity", f"a {kind} line has {arity[kind] - 1} fields, this one has {len(cells) - 1}")
@@ -390,6 +396,14 @@ def parse(text: str) -> PolicyIndex:
                 err(line, "missing_label", f"function {obj!r} needs a Chinese and an English label")
             else:
                 functions[obj] = FunctionDef(obj, actions, group, zh, en, line)
+        elif kind == "group":
+            _, zh, en = cells
+            if not zh or not en:
+                err(line, "missing_label", "a group line names a menu group and its English name")
+            elif zh in groups:
+                err(line, "duplicate", f"group {zh!r} already named on line {groups[zh][1]}")
+            else:
+                groups[zh] = (en, line)
         elif kind == "g2":
             _, child, parent = cells
             for v in (child, parent):
@@ -472,10 +486,14 @@ def parse(text: str) -> PolicyIndex:
                 uses = "; ".join(f"{u!r} ({_line_list(unknown[u])})" for u in sorted(near))
                 err(line, "unused_definition", f"{what} {name!r} is used by no rule; rules use {uses}")
 
+    used_groups = {f.group for f in functions.values()}
+    for zh, (_, line) in groups.items():
+        if zh not in used_groups:
+            err(line, "unused_definition", f"group {zh!r} is the menu group of no fn line")
     if errors:
         raise PolicyInvalid(sorted(errors, key=lambda e: e.line))
     return PolicyIndex(source=text, roles=roles, functions=functions, rules=rules, kind_links=kind_links,
-                       scopes=scopes)
+                       scopes=scopes, groups={zh: en for zh, (en, _) in groups.items()})
 
 
 def _scope_rules(pending: list[tuple[int, list[str]]], functions: dict[str, FunctionDef], err) -> list[ScopeRule]:

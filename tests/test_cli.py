@@ -76,6 +76,8 @@ BROKEN = [
     ("p, tax officer, kind:enterprise, biz.query, use", "bad_identifier"),  # a space in an id
     ('p, tax_officer, kind:enterprise, biz.qu"ery, use', "bad_identifier"),  # a quote in an id
     ("g, p-demo-legal, legal_rep, ent:91360100MA35DEMO1A", "unknown_line_kind"),  # bindings are not rules
+    ("group, 个人信息, Personal details", "duplicate"),  # a menu group named twice
+    ("group, 个人资料, Personal details", "unused_definition"),  # a group no fn line uses (a typo)
 ]
 
 

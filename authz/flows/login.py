@@ -183,9 +183,12 @@ def begin_factor(svc, flow_id: str, factor_name: str) -> dict:
     flow = base.load(svc, MACHINE, flow_id)
     base.require(MACHINE, flow, S.SECOND_FACTOR)
     # the correct password is proven: the code spends the phone's own quota (R-SMS-1), no client cap
-    return verification.begin(svc, purpose=codes.Purpose.LOGIN, factor_name=factor_name, flow_hash=flow.id_hash,
-                              offered=SECOND_FACTORS, person=flow.person, phone=lambda: _sms_target(flow),
-                              proven=True)
+    out = verification.begin(svc, purpose=codes.Purpose.LOGIN, factor_name=factor_name, flow_hash=flow.id_hash,
+                             offered=SECOND_FACTORS, person=flow.person, phone=lambda: _sms_target(flow),
+                             proven=True)
+    if out.get("factor") == "sms":  # what the page shows beside the resend button (issue 11)
+        out["sends_left"] = codes.sends_left(svc, flow.id_hash)
+    return out
 
 
 def complete_factor(svc, flow_id: str, factor_name: str, code: str | None = None) -> Step:

@@ -14,8 +14,9 @@ from tests.login_support import PASSWORD, USCC, last_code, login_session, make_p
 
 PROJECT = "BY360100202600011234"
 # Account-centre routes a special session must not reach (every GET without a path parameter, and the
-# writes the finding names). /account/session (who am I) and /account/switch stay open.
-ALLOWED = {"/api/v1/account/session", "/api/v1/account/switch"}
+# writes the finding names). /account/session (who am I), /account/switch and /account/menu (which answers
+# the switcher only, tests/api/test_menu.py) stay open.
+ALLOWED = {"/api/v1/account/session", "/api/v1/account/switch", "/api/v1/account/menu"}
 
 
 @pytest.fixture

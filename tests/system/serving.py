@@ -39,17 +39,17 @@ def service_env(db_url: str, **extra: str) -> dict:
 
 
 class Instance:
-    """`authz serve --workers 2` on a free port, ready (its /readyz answered 200) when constructed."""
+    """`authz serve --workers 2 [args]` on a free port, ready (its /readyz answered 200) when constructed."""
 
-    def __init__(self, env: dict, log: Path, *, workers: int = 2):
+    def __init__(self, env: dict, log: Path, *, workers: int = 2, args: tuple[str, ...] = (), ready_seconds: float = 30):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log
         self.log = open(log, "w")
         self.proc = subprocess.Popen([sys.executable, "-m", "authz.cli", "serve", "--port", str(self.port),
-                                      "--workers", str(workers)], cwd=ROOT, env=env, stdout=self.log,
+                                      "--workers", str(workers), *args], cwd=ROOT, env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + ready_seconds
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"instance exited: {log.read_text()[-2000:]}")
@@ -60,7 +60,7 @@ class Instance:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError("instance not ready in 30 s")
+        raise RuntimeError(f"instance not ready in {ready_seconds} s")
 
     def stop(self):
         self.proc.terminate()

@@ -1,0 +1,162 @@
+/**
+ * Typed calls of the REST API the pages use (shapes as in /openapi.json; docs/api.md). Pages import from
+ * here only; they never call fetch themselves.
+ */
+import { request } from './client'
+
+export { ApiError, onSessionLost, setLanguage } from './client'
+
+export type Entry = 'enterprise' | 'personal' | 'agent' | 'special' | 'nonresident'
+
+/** One identity, project or client offered at login or in the switcher, labelled by the service. */
+export interface Choice {
+  id: string
+  entry?: string
+  identity_type?: string
+  identity_label?: string
+  domain?: string
+  enterprise?: string
+  enterprise_masked?: string
+  uscc_masked?: string
+  name?: string
+  region?: string
+  kind?: string
+  until?: string
+  acting?: string
+  sub_identity?: boolean
+  project?: string | null
+  agreement?: string | null
+}
+
+/** A login flow as the service answers it: the page renders `state`, never deciding the next step itself. */
+export interface LoginFlow {
+  flow: string
+  kind: string
+  state: 'second_factor' | 'sign_agreement' | 'change_password' | 'choose' | 'confirm_pending' | 'done'
+  entry: Entry
+  expires_at: number
+  factors?: string[]
+  sms_phone?: string | null
+  choices?: Choice[]
+  pending?: Choice[]
+  identity?: Choice & { entry: string }
+}
+
+export interface FactorStarted {
+  factor: string
+  phone?: string
+  expires_in?: number
+  sends_left?: number
+  ticket?: string
+  expires_at?: number
+}
+
+export interface LoginStart {
+  entry: Entry
+  account: string
+  password: string
+  uscc?: string
+  special_type?: string
+  nonresident_code?: string
+}
+
+export interface SessionView {
+  handle: string
+  entry: string
+  domain: string
+  identity_type: string
+  person: string
+  enterprise_switch_allowed: boolean
+  idle_expires_at: number
+  absolute_expires_at: number
+}
+
+export interface MenuFunction {
+  object: string
+  actions: string[]
+  label: string
+  label_zh: string
+  label_en: string
+  group?: string
+  group_label?: string
+}
+
+export interface Menu {
+  entry: string
+  /** `group` is the catalogue's key, `label` its name in the chosen language */
+  areas: Array<{ group: string; label: string; functions: MenuFunction[] }>
+  business: MenuFunction[]
+}
+
+export interface SwitchOptions {
+  current: Choice
+  identities: Choice[]
+  enterprises: Choice[]
+  projects: Choice[]
+  clients: Choice[]
+  personal: Choice | null
+}
+
+export interface PersonInfo {
+  person: string
+  name: string
+  gender: string | null
+  nationality: string | null
+  email: string | null
+  address: string | null
+  username: string | null
+  realname_level: number
+  overseas: boolean
+  phones: Array<{ id: number; phone: string; is_default: boolean }>
+  documents: Array<{ id: number; doc_type: string; doc_type_name: string; doc_number: string; primary: boolean;
+    valid_from: string | null; valid_to: string | null; long_term: boolean }>
+  completeness: { percent: number; items: Record<string, boolean> }
+}
+
+export interface DevInfo {
+  adapters: Record<string, string>
+  pages: string[]
+}
+
+export interface OutboxMessage {
+  phone: string
+  text: string
+  sent_at: number
+}
+
+const flowPath = (flow: string) => `/auth/login/${encodeURIComponent(flow)}`
+
+export const auth = {
+  start: (body: LoginStart) => request<LoginFlow>('POST', '/auth/login', { ...body, client: 'browser' }),
+  get: (flow: string) => request<LoginFlow>('GET', flowPath(flow)),
+  beginFactor: (flow: string, factor: string) =>
+    request<FactorStarted>('POST', `${flowPath(flow)}/factors/${encodeURIComponent(factor)}`),
+  verifyFactor: (flow: string, factor: string, code?: string) =>
+    request<LoginFlow>('POST', `${flowPath(flow)}/factors/${encodeURIComponent(factor)}/verify`, code ? { code } : {}),
+  signAgreement: (flow: string) => request<LoginFlow>('POST', `${flowPath(flow)}/agreement`),
+  changePassword: (flow: string, newPassword: string, confirmPassword: string) =>
+    request<LoginFlow>('POST', `${flowPath(flow)}/password`,
+      { new_password: newPassword, confirm_password: confirmPassword }),
+  choose: (flow: string, choice: string) => request<LoginFlow>('POST', `${flowPath(flow)}/choose`, { choice }),
+  confirm: (flow: string, choice: string, factor: string) =>
+    request<FactorStarted>('POST', `${flowPath(flow)}/confirm`, { choice, factor }),
+  confirmVerify: (flow: string) => request<LoginFlow>('POST', `${flowPath(flow)}/confirm/verify`, {}),
+  logout: () => request<{ ok: boolean }>('POST', '/auth/logout'),
+}
+
+export const account = {
+  session: (quiet = false) => request<SessionView>('GET', '/account/session', undefined, { quiet }),
+  menu: () => request<Menu>('GET', '/account/menu'),
+  switchOptions: () => request<SwitchOptions>('GET', '/account/switch'),
+  switchTo: (target: string) => request<{ identity: Choice }>('POST', '/account/switch', { target }),
+  personInfo: () => request<PersonInfo>('GET', '/account/person/info'),
+}
+
+export const dev = {
+  /** Which development pages to show; rejects (404) when the service runs production adapters. */
+  info: () => request<DevInfo>('GET', '/dev', undefined, { quiet: true }),
+  scan: (ticket: string, person: string, app: string, faceOk: boolean) =>
+    request<{ ticket: string; state: string }>('POST', '/dev/scan', { ticket, person, app, face_ok: faceOk }),
+  outbox: (phone?: string) => request<{ messages: OutboxMessage[] }>('GET', '/dev/sms-outbox', undefined,
+    { query: { phone, limit: 20 }, quiet: true }),
+}

@@ -1,0 +1,59 @@
+/**
+ * Routes (history mode; every page lazy-loaded). The account centre needs a live session: without one the
+ * router goes to the login page with `redirect` set, and the login page returns there when done.
+ */
+import { createRouter, createWebHistory } from 'vue-router'
+import { useSession } from '@/stores/session'
+import { onSessionLost } from '@/api'
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/', redirect: '/account' },
+    { path: '/login', name: 'login', component: () => import('@/pages/LoginPage.vue') },
+    {
+      path: '/account',
+      component: () => import('@/pages/AccountLayout.vue'),
+      meta: { session: true },
+      children: [
+        { path: '', name: 'account', component: () => import('@/pages/AccountHome.vue') },
+        { path: 'person/info', name: 'person-info', component: () => import('@/pages/PersonalInfo.vue') },
+        { path: 'function/:object', name: 'not-built', component: () => import('@/pages/NotBuilt.vue') },
+      ],
+    },
+    { path: '/dev/sms-outbox', name: 'dev-outbox', component: () => import('@/pages/DevOutbox.vue') },
+    { path: '/dev/app-simulator', name: 'dev-simulator', component: () => import('@/pages/DevAppSimulator.vue') },
+    { path: '/:rest(.*)*', name: 'not-found', component: () => import('@/pages/NotFound.vue') },
+  ],
+})
+
+let navigatingTo: string | null = null // where a navigation under way goes (the way back if the session is lost)
+
+router.beforeEach(async (to) => {
+  if (!to.matched.some((r) => r.meta.session)) return true
+  const s = useSession()
+  navigatingTo = to.fullPath
+  if (s.loggedIn) {
+    // the menu follows the enforcer's current answer (a binding ended, a policy reloaded); a session that
+    // is gone answers 401 here and onSessionLost takes the person to the login page, saying why
+    await s.refresh().catch(() => undefined)
+    return s.loggedIn
+  }
+  if (await s.load()) return true
+  return { name: 'login', query: { redirect: to.fullPath } }
+})
+router.afterEach(() => {
+  navigatingTo = null
+})
+
+let redirecting = false // several requests may report the same loss: one redirect
+onSessionLost((code) => {
+  const s = useSession()
+  s.clear()
+  const here = router.currentRoute.value
+  if (redirecting || here.name === 'login') return
+  redirecting = true
+  // the login page says why (session_required, session_expired, identity_revoked) and returns there after
+  router.push({ name: 'login', query: { redirect: navigatingTo ?? here.fullPath, reason: code } })
+    .finally(() => { redirecting = false })
+})

@@ -105,11 +105,11 @@ def register(app, api) -> None:
         return fallback(error, api.handle_http_exception)
 
     st = app.extensions["authz"].settings
-    if st.dev_pages and st.sms_adapter == "dev":
+    if st.dev_pages and not st.production:  # config validation refuses dev_pages in production anyway
         api.register_blueprint(dev_blp)
 
 
-# ---- development pages' API (absent unless the development SMS adapter is configured)
+# ---- development pages' API (absent unless AUTHZ_DEV_PAGES and a development configuration, Settings.production)
 dev_blp = Blueprint("dev", __name__, url_prefix="/api/v1/dev",
                     description="Development adapters (present only with AUTHZ_SMS_ADAPTER=dev and "
                                 "AUTHZ_DEV_PAGES, which `authz serve --demo` sets): what the front end's "

@@ -264,6 +264,9 @@ def validate(st: "Settings") -> list[str]:
             bad(path_setting, "a path on this origin starting with / (no scheme, host or query)")
     if st.environment == "production" and st.sms_adapter == "dev":
         bad("sms_adapter", "AUTHZ_ENVIRONMENT=production needs a real SMS gateway (the dev outbox reaches no phone)")
+    if st.dev_pages and st.production_reasons:
+        bad("dev_pages", "the development pages (SMS outbox, app simulator over HTTP) in production ("
+            + ", ".join(st.production_reasons) + ") would hand out real people's codes")
     if st.environment == "development" and st.production_reasons:
         bad("environment", "development with production adapters ("
             + ", ".join(st.production_reasons) + "): development commands would act on real people; "

@@ -119,3 +119,11 @@ def test_development_tools_refuse_in_production(monkeypatch, tmp_path, args):
     assert r.exit_code == 2, r.output
     assert "development tool" in r.output and "AUTHZ_SMS_ADAPTER=http" in r.output
     assert not (tmp_path / "prod.db").exists()
+
+
+def test_the_development_pages_cannot_be_switched_on_in_production():
+    """Issue 13 / issue 11: the SMS outbox and app simulator pages over HTTP do not exist in production."""
+    with pytest.raises(ConfigError) as e:
+        Settings(dev_pages=True, sms_adapter="http", sms_webhook_url="https://sms.example/send")
+    assert "AUTHZ_DEV_PAGES" in str(e.value)
+    assert Settings(dev_pages=True).dev_pages

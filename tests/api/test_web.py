@@ -98,7 +98,9 @@ def test_dev_pages_api_with_the_dev_sms_adapter(client):
 
 
 @pytest.mark.parametrize("changes", [
-    {"dev_pages": True, "sms_adapter": "http", "sms_webhook_url": "http://127.0.0.1:9/sms"},  # production adapter
+    # a production adapter: dev pages are refused by the configuration itself (tests/test_config.py), and
+    # without them asked for the production configuration has no dev API either
+    {"sms_adapter": "http", "sms_webhook_url": "http://127.0.0.1:9/sms"},
     {"dev_pages": False},  # the development adapter (the default) without --demo / AUTHZ_DEV_PAGES
 ])
 def test_dev_pages_api_is_absent_unless_asked_for_with_the_dev_sms_adapter(svc, bundle, changes):

@@ -263,13 +263,19 @@ def reference_enforcer(model, filter: Filter | None = None, only_role: str | Non
         g.policy = [p for p in g.policy if p[1] == only_role]
         e.build_role_links()
 
+    e.add_function("inFunctionSet", function_set_matcher(sets))
+    return e
+
+
+def function_set_matcher(sets: dict):
+    """The model's inFunctionSet(sub, role, dom, obj) for pycasbin over `sets`: (sub, role, dom) -> the
+    function sets of that person's grants (None: every function of the identity type). Business functions
+    (biz.*) must be in one of them; account-centre functions follow the identity type's ceiling alone."""
     def in_function_set(sub, role, dom, obj):
         if not str(obj).startswith(pol.BIZ_PREFIX):
             return True
         return any(fs is None or obj in fs for fs in sets.get((sub, role, dom), ()))
-
-    e.add_function("inFunctionSet", in_function_set)
-    return e
+    return in_function_set
 
 
 def is_enterprise_domain(domain: str) -> bool:

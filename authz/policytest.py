@@ -27,6 +27,7 @@ from pathlib import Path
 import casbin
 
 from . import policy as pol
+from .enforcer import function_set_matcher
 
 VERDICTS = {"allow": True, "deny": False}
 ENTRY_VERDICTS = {"allow-entry": True, "deny-entry": False}
@@ -98,12 +99,7 @@ def run(model_path: str | Path, index: pol.PolicyIndex, text: str) -> list[Resul
     model.model["g"]["g2"].policy.extend(copy.deepcopy(g2))
     e.build_role_links()
 
-    def in_function_set(sub, role, dom, obj):
-        if not str(obj).startswith(pol.BIZ_PREFIX):
-            return True
-        return any(fs is None or obj in fs for fs in sets.get((sub, role, dom), ()))
-
-    e.add_function("inFunctionSet", in_function_set)
+    e.add_function("inFunctionSet", function_set_matcher(sets))
     entry_ctx = e.new_enforce_context("2")
     out = []
     for a in asserts:

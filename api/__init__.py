@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     web.register(app, api)
 
     db = service.db
+    access_mode = service.settings.access_log
 
     @app.before_request
     def _open():
@@ -96,11 +97,12 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         if service.enforcer is not None:
             metrics.grant_loads(service.enforcer.grants.loads)
         resp.headers["X-Request-ID"] = logs.REQUEST_ID.get()
-        # one access line per request: the route pattern and the path without its query (codes and tickets
-        # travel in queries and paths of some steps; the pattern names the step, the ids stay out)
-        http_log.info("%s %s %s", request.method, endpoint, resp.status_code,
-                      extra={"method": request.method, "route": endpoint, "status": resp.status_code,
-                             "duration_ms": round(elapsed * 1000, 2)})
+        # an access line (AUTHZ_ACCESS_LOG, logs.access_worth_logging): the route pattern, never the path with
+        # its query (codes and tickets travel in queries and paths of some steps; the pattern names the step)
+        if logs.access_worth_logging(access_mode, request.method, endpoint, resp.status_code, elapsed):
+            http_log.info("%s %s %s", request.method, endpoint, resp.status_code,
+                          extra={"method": request.method, "route": endpoint, "status": resp.status_code,
+                                 "duration_ms": round(elapsed * 1000, 2)})
         return resp
 
     @app.teardown_request

@@ -69,6 +69,7 @@ class Settings:
     app_callback_secrets: str = ""  # "taxapp:secret,iitapp:secret" for the production signed callbacks
     trusted_proxies: int = 0  # how many X-Forwarded-For hops to trust (0: ignore the header)
     default_language: str = "zh"
+    access_log: str = "default"  # default: errors, slow and state-changing requests; all; off (authz.logs)
     log_format: str = "json"  # json: one object per line with the request id (authz.logs); text: for a terminal
     environment: str = "auto"  # auto: production when any production adapter is configured; development | production
     province: str = ""  # this deployment's province code (e.g. "36"): the default filter of pending lists (R-BIND-8)
@@ -215,6 +216,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "lockout_mode": ("midnight", "minutes"), "human_check": ("off", "hmac"), "sms_adapter": ("dev", "http"),
     "events_adapter": ("dev", "http"), "default_language": ("zh", "en"),
     "environment": ("auto", "development", "production"), "log_format": ("json", "text"),
+    "access_log": ("default", "all", "off"),
 }
 SECRETS = ("human_check_secret", "events_webhook_secret", "app_callback_secrets")
 URLS_WITH_PASSWORDS = ("database_url", "redis_url")

@@ -5,7 +5,8 @@
   API sets it before anything else runs, returns it in `X-Request-ID`, and `audit.record` stores it in
   every audit row of that request, so one id leads from an answer to its log lines and audit records.
 * `JsonFormatter` writes `{ts, level, logger, message, request_id, …extra}`; `configure` installs it on
-  the `authz` loggers (AUTHZ_LOG_FORMAT=json, the default; `text` for a terminal).
+  the `authz` loggers (AUTHZ_LOG_FORMAT=json, the default; `text` for a terminal). Which requests get an
+  access line is `access_worth_logging` (AUTHZ_ACCESS_LOG: default errors, slow and state-changing ones).
 * Secrets never reach a log: flows log ids and codes' outcomes, never values (R-LOG-1); `redact` also
   masks anything shaped like our session, flow, key or token ids in a message, a caller-supplied request
   id included.
@@ -31,6 +32,25 @@ def accept(given: str | None) -> str:
     if given and _GIVEN.fullmatch(given) and not SECRET_SHAPES.search(given):
         return given
     return uuid.uuid4().hex
+
+
+# the decision endpoints: read-only however they are called; at tens of thousands a second their lines
+# would cost more than the decisions (docs/PERFORMANCE.md), metrics count them instead
+READ_ONLY_POSTS = ("/api/v1/check", "/oauth/introspect")
+SLOW_S = 1.0
+
+
+def access_worth_logging(mode: str, method: str, route: str, status: int, elapsed: float) -> bool:
+    """AUTHZ_ACCESS_LOG: `all` every request; `off` none; `default` what an operator follows a request
+    for — every error (4xx / 5xx), every request slower than 1 s, and every unsafe method that may change
+    state (the check and introspection endpoints are reads, counted by metrics only)."""
+    if mode == "all":
+        return True
+    if mode == "off":
+        return False
+    if status >= 400 or elapsed >= SLOW_S:
+        return True
+    return method not in ("GET", "HEAD", "OPTIONS") and not route.startswith(READ_ONLY_POSTS)
 
 
 def redact(text: str) -> str:

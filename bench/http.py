@@ -47,8 +47,12 @@ def _start(app: str, port: int, env: dict, workers: int, threads: int, log: str)
     cmd = [str(common.ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(workers), "-k", "gthread",
            "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--access-logfile", log,
            "--access-logformat", "%(U)s %(s)s %(D)s", "--log-level", "warning", app]
-    proc = subprocess.Popen(cmd, cwd=common.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    # stderr to a file, not a pipe nobody reads: the workers' log lines (one per request) would fill a pipe
+    # and block every worker on its next write
+    err = open(log + ".stderr", "wb")
+    proc = subprocess.Popen(cmd, cwd=common.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err,
                             start_new_session=True)
+    proc.stderr_path = log + ".stderr"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -59,7 +63,7 @@ def _start(app: str, port: int, env: dict, workers: int, threads: int, log: str)
         except OSError:
             time.sleep(0.2)
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn {app} exited: {proc.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"gunicorn {app} exited: {Path(proc.stderr_path).read_text()[-2000:]}")
     raise RuntimeError(f"gunicorn {app} did not answer /healthz within 60 s")
 
 

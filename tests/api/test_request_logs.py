@@ -43,6 +43,7 @@ def test_a_given_request_id_is_returned_logged_and_stored_in_the_audit_rows(svc,
 
 
 def test_without_a_given_id_each_request_gets_its_own(svc, world, captured):
+    svc.settings = svc.settings.with_(access_log="all")
     client = create_app(service=svc).test_client()
     a = client.get("/healthz").headers["X-Request-ID"]
     b = client.get("/healthz").headers["X-Request-ID"]
@@ -77,3 +78,20 @@ def test_no_secret_reaches_a_log_line(svc, world, captured):
     for secret in (PASSWORD, code, flow, session):
         assert secret not in text, secret
     assert all(isinstance(line, dict) for line in _lines(captured))  # every line one JSON object
+
+
+def test_the_default_access_log_keeps_errors_and_changes_not_the_decision_stream(svc, world, captured, service_key):
+    """AUTHZ_ACCESS_LOG=default: an error and a state-changing request get a line; a GET and the check
+    endpoint (a read, at tens of thousands a second) do not — metrics count those (docs/PERFORMANCE.md)."""
+    client = create_app(service=svc).test_client()
+    auth = {"Authorization": f"Bearer {service_key}"}
+    client.post("/api/v1/check", json={"subject": "p-plain", "domain": "person:p-plain", "object": "biz.query",
+                                       "action": "use"}, headers=auth)
+    client.get("/healthz")
+    client.post("/api/v1/check", json={"subject": "x"})  # 401
+    client.post("/api/v1/auth/login", json={"entry": "personal", "account": "13800000001", "password": "x" * 8})
+    routes = [(line["method"], line["route"], line["status"]) for line in _lines(captured)
+              if line["logger"] == "authz.http"]
+    assert ("POST", "/api/v1/check", 401) in routes and ("POST", "/api/v1/check", 200) not in routes
+    assert not any(r[1] == "/healthz" for r in routes)
+    assert any(r[1] == "/api/v1/auth/login" for r in routes)

@@ -62,6 +62,7 @@ def _forked() -> None:
     global _pid, _registry, _loads_seen
     _pid, _registry, _loads_seen = os.getpid(), CollectorRegistry(), 0
     _made.clear()
+    _children.clear()
     values.ValueClass = values.get_value_class()
 
 
@@ -86,14 +87,26 @@ def _metric(name: str):
     return m
 
 
+_children: dict[tuple, object] = {}
+
+
+def _child(name: str, labels: dict):
+    """The labelled series, cached per (name, label values): prometheus-client's `labels()` costs a few
+    microseconds a call, and the request path counts four series per request."""
+    key = (name, *labels.values())
+    c = _children.get(key)
+    if c is None or os.getpid() != _pid:
+        m = _metric(name)  # after a fork this also resets the caches
+        c = _children[key] = m.labels(**labels) if labels else m
+    return c
+
+
 def inc(name: str, amount: float = 1, **labels) -> None:
-    m = _metric(name)
-    (m.labels(**labels) if labels else m).inc(amount)
+    _child(name, labels).inc(amount)
 
 
 def observe(name: str, value: float, **labels) -> None:
-    m = _metric(name)
-    (m.labels(**labels) if labels else m).observe(value)
+    _child(name, labels).observe(value)
 
 
 def grant_loads(total: int) -> None:

@@ -5,6 +5,7 @@
 import { request } from './client'
 
 export { ApiError, onSessionLost, setLanguage } from './client'
+export { useApiAction } from './action'
 
 export type Entry = 'enterprise' | 'personal' | 'agent' | 'special' | 'nonresident'
 

@@ -593,32 +593,44 @@ def policy_reload(env: Env, file: str | None, url: str | None, key: str | None, 
         click.echo(f"reloaded {url}: policy {payload['digest'][:12]} in force "
                    f"({len(payload.get('added', []))} added, {len(payload.get('removed', []))} removed)")
         return
-    new = parse_or_exit(path, text)
     with open_service(env) as svc:
-        current = policystore.load_current()
-        if current is not None and current.digest == new.digest:
-            click.echo(f"{path}: already in force (policy {new.digest[:12]}); nothing changed")
-            return
-        try:
-            pol.guard_removal(current, new, force=force)
-        except AuthzError as exc:
-            _mass_removal(exc.message("en"))
-        try:
-            index, diff = policystore.install(settings.model_path, text, by="cli", expect=expect)
-        except AuthzError as exc:
-            if exc.code != policystore.E_CHANGED:
-                raise
-            _changed_meanwhile(exc.errors or {})
-        except pol.PolicyInvalid as exc:  # the model itself is broken
-            print_lint_errors([(settings.model_path if e.line == 0 else path, e) for e in exc.errors])
-            sys.exit(1)
-        audit.record(svc, actor="cli", action="policy.reload", target=index.digest,
-                     detail={"added": len(diff.added) if diff else len(index.rules),
-                             "removed": len(diff.removed) if diff else 0, "forced": force})
+        done = install_locally(svc, path, text, force=force, expect=expect, action="policy.reload")
+    if done is None:
+        click.echo(f"{path}: already in force (policy {pol.parse(text).digest[:12]}); nothing changed")
+        return
+    current, index, diff = done
     if diff is not None:
         print_diff(current, index, "previous policy", path)
     click.echo(f"installed {path}: policy {index.digest[:12]} in force; running workers apply it within "
-               f"{settings.change_poll_ms} ms")
+               f"{svc.settings.change_poll_ms} ms")
+
+
+def install_locally(svc, label: str, text: str, *, force: bool, expect: str | None, action: str,
+                    note: str = "", detail: dict | None = None):
+    """The CLI's one install into the database (reload and rollback): parse (exit 1 with the errors),
+    nothing when already in force (None), the removal guard, the expected digest, the audit row. Returns
+    (previous index, new index, diff)."""
+    new = parse_or_exit(label, text)
+    current = policystore.load_current()
+    if current is not None and current.digest == new.digest:
+        return None
+    try:
+        pol.guard_removal(current, new, force=force)
+    except AuthzError as exc:
+        _mass_removal(exc.message("en"))
+    try:
+        index, diff = policystore.install(svc.settings.model_path, text, by="cli", expect=expect, note=note)
+    except AuthzError as exc:
+        if exc.code != policystore.E_CHANGED:
+            raise
+        _changed_meanwhile(exc.errors or {})
+    except pol.PolicyInvalid as exc:  # the model itself is broken
+        print_lint_errors([(svc.settings.model_path if e.line == 0 else label, e) for e in exc.errors])
+        sys.exit(1)
+    audit.record(svc, actor="cli", action=action, target=index.digest,
+                 detail={**(detail or {}), "added": len(diff.added) if diff else len(index.rules),
+                         "removed": len(diff.removed) if diff else 0, "forced": force})
+    return current, index, diff
 
 
 @policy.command("history")
@@ -656,26 +668,14 @@ def policy_rollback(env: Env, digest: str | None, steps: int, force: bool) -> No
             entry = policystore.earlier(digest or f"-{steps}")
         except AuthzError as exc:
             raise click.ClickException(exc.message("en"))
-        current = policystore.load_current()
-        if current is not None and current.digest == entry.digest:
-            click.echo(f"policy {entry.digest[:12]} is already in force; nothing changed")
-            return
-        new = parse_or_exit(f"history {entry.digest[:12]}", entry.source)
-        try:
-            pol.guard_removal(current, new, force=force)
-        except AuthzError as exc:
-            _mass_removal(exc.message("en"))
-        try:
-            index, diff = policystore.install(settings.model_path, entry.source, by="cli",
-                                              expect=current.digest if current else None,
-                                              note=f"rollback to {entry.digest[:12]}")
-        except AuthzError as exc:
-            if exc.code != policystore.E_CHANGED:
-                raise
-            _changed_meanwhile(exc.errors or {})
-        audit.record(svc, actor="cli", action="policy.rollback", target=index.digest,
-                     detail={"to": entry.digest, "added": len(diff.added) if diff else 0,
-                             "removed": len(diff.removed) if diff else 0, "forced": force})
+        in_force = PolicyState.get_or_none(PolicyState.id == 1)
+        done = install_locally(svc, f"history {entry.digest[:12]}", entry.source, force=force,
+                               expect=in_force.digest if in_force else None, action="policy.rollback",
+                               note=f"rollback to {entry.digest[:12]}", detail={"to": entry.digest})
+    if done is None:
+        click.echo(f"policy {entry.digest[:12]} is already in force; nothing changed")
+        return
+    current, index, diff = done
     if diff is not None:
         print_diff(current, index, "policy in force", f"history {entry.digest[:12]}")
     click.echo(f"rolled back: policy {index.digest[:12]} in force; running workers apply it within "

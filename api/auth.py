@@ -276,7 +276,7 @@ class QrPoll(MethodView):
     def get(self, flow):
         """Poll: waiting, expired (refresh it), or done (the session is set now, once)."""
         out, raw, row = qr_login.poll(svc(), flow)
-        return issue_session(out, raw, row)
+        return labelled(issue_session(out, raw, row))  # the identity the scan yielded, named (R-LOGIN-7)
 
 
 @blp.route("/qr/<flow>/refresh", parameters=[FLOW_ID])

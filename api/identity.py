@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from authz.accounts import DOC_TYPES
 from authz.flows import hall, password_reset, phone_recovery, registration
 
+from .errors import language
 from .schemas import Pattern
 from .security import authenticate_service, service_secured
 from .session import client_ip, svc
@@ -154,7 +155,29 @@ class HallCodeView(Schema):
     expires_at = fields.Float()
 
 
+class RegDocType(Schema):
+    code = fields.String(metadata={"description": "What doc_type takes"})
+    name = fields.String(metadata={"description": "The type's name in the language of Accept-Language"})
+    online = fields.Boolean(metadata={"description": "May register online; false: only after a hall collection "
+                                                     "(R-REG-2)"})
+    overseas = fields.Boolean(metadata={"description": "Its typical holder registers as an overseas person"})
+
+
+class RegDocTypeList(Schema):
+    document_types = fields.List(fields.Nested(RegDocType))
+
+
 # ---- registration
+@reg_blp.route("/document-types")
+class RegisterDocTypes(MethodView):
+    @reg_blp.response(200, RegDocTypeList)
+    def get(self):
+        """The eleven document types (R-REG-2) with their names, for registration, reset and recovery forms."""
+        en = language() == "en"
+        return {"document_types": [{"code": d.code, "name": d.en if en else d.zh, "online": d.online,
+                                    "overseas": d.overseas} for d in DOC_TYPES.values()]}
+
+
 @reg_blp.route("")
 class RegisterStart(MethodView):
     @reg_blp.arguments(RegStart)

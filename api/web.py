@@ -24,7 +24,7 @@ from flask import Blueprint as FlaskBlueprint
 from flask import request, send_from_directory
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.exceptions import NotFound
 
 from authz.errors import AuthzError
@@ -139,10 +139,22 @@ class Outbox(Schema):
 
 class ScanRequest(Schema):
     ticket = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    person = fields.String(required=True, validate=Pattern(r"^[A-Za-z0-9_\-]{1,64}$"),
-                           metadata={"description": "Person id (p-...): the face shown, or who is logged in on the app"})
+    person = fields.String(load_default=None, validate=Pattern(r"^[A-Za-z0-9_\-]{1,64}$"),
+                           metadata={"description": "Person id (p-...): the face shown, or who is logged in on the "
+                                                    "app; left out for a face check: the ticket's own subject's "
+                                                    "face (a registrant has no id yet), as `authz dev scan` does"})
     app = fields.String(load_default="taxapp", validate=validate.OneOf(["taxapp", "iitapp"]))
     face_ok = fields.Boolean(load_default=True, metadata={"description": "false: the face does not match"})
+    uscc = fields.String(validate=Pattern(r"^[0-9A-Z]{15,20}$"),
+                         metadata={"description": "QR login from the tax app in enterprise business: the USCC "
+                                                  "(`authz dev scan --enterprise`, R-LOGIN-7)"})
+    identity_type = fields.String(validate=Pattern(r"^[a-z_]{1,40}$"),
+                                  metadata={"description": "With uscc: the identity the app is logged in as"})
+
+    @validates_schema
+    def _enterprise(self, data, **_):
+        if data.get("uscc") and not data.get("identity_type"):
+            raise ValidationError("required with uscc", "identity_type")
 
 
 class ScanResult(Schema):
@@ -163,13 +175,15 @@ class DevScan(MethodView):
     @dev_blp.arguments(ScanRequest)
     @dev_blp.response(200, ScanResult)
     def post(self, body):
-        """The app simulator: scan a face-check ticket (or a personal QR-login ticket) as `authz dev scan` does."""
+        """The app simulator: scan a face-check or a QR-login ticket as `authz dev scan` does."""
         from flask import current_app
 
         from authz.flows.qr_login import confirm_by_callback
-        return confirm_by_callback(current_app.extensions["authz"], body["app"],
-                                   {"ticket": body["ticket"], "person": body["person"], "face_ok": body["face_ok"],
-                                    "app_login": True})
+        payload = {"ticket": body["ticket"], "person": body["person"], "face_ok": body["face_ok"],
+                   "app_login": bool(body["person"])}
+        if body.get("uscc"):
+            payload.update(entry="enterprise", uscc=body["uscc"], identity_type=body["identity_type"])
+        return confirm_by_callback(current_app.extensions["authz"], body["app"], payload)
 
 
 @dev_blp.route("/sms-outbox")

@@ -11,6 +11,9 @@ export const router = createRouter({
   routes: [
     { path: '/', redirect: '/account' },
     { path: '/login', name: 'login', component: () => import('@/pages/LoginPage.vue') },
+    { path: '/register', name: 'register', component: () => import('@/pages/RegisterPage.vue') },
+    { path: '/forgot-password', name: 'forgot-password', component: () => import('@/pages/ForgotPasswordPage.vue') },
+    { path: '/phone-recovery', name: 'phone-recovery', component: () => import('@/pages/PhoneRecoveryPage.vue') },
     {
       path: '/account',
       component: () => import('@/pages/AccountLayout.vue'),

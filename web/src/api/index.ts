@@ -153,11 +153,112 @@ export const account = {
   personInfo: () => request<PersonInfo>('GET', '/account/person/info'),
 }
 
+/** What the app simulator is told to play: the face shown (a person id, or none: the ticket's own subject) and,
+ * for a QR login from the tax app in enterprise business, the enterprise and the identity logged in as. */
+export interface DevScan {
+  ticket: string
+  person?: string
+  app: string
+  face_ok: boolean
+  uscc?: string
+  identity_type?: string
+}
+
 export const dev = {
   /** Which development pages to show; rejects (404) when the service runs production adapters. */
   info: () => request<DevInfo>('GET', '/dev', undefined, { quiet: true }),
-  scan: (ticket: string, person: string, app: string, faceOk: boolean) =>
-    request<{ ticket: string; state: string }>('POST', '/dev/scan', { ticket, person, app, face_ok: faceOk }),
+  scan: (body: DevScan) => request<{ ticket: string; state: string }>('POST', '/dev/scan', body),
   outbox: (phone?: string) => request<{ messages: OutboxMessage[] }>('GET', '/dev/sms-outbox', undefined,
     { query: { phone, limit: 20 }, quiet: true }),
+}
+
+// ---- QR login (R-LOGIN-7), registration (R-REG), forgot password (R-PWD-4), phone recovery (R-PHONE-7)
+
+/** A QR-login flow: `waiting` (the ticket is drawn), `expired` (refresh it) or `done` (the session cookie is
+ * set now; `identity` is the business the app was logged in to, named by the service). */
+export interface QrFlow {
+  flow: string
+  state: 'waiting' | 'expired' | 'done'
+  ticket?: string
+  ticket_expires_at?: number | null
+  expires_at?: number
+  identity?: Choice & { entry: string }
+}
+
+export const qr = {
+  start: () => request<QrFlow>('POST', '/auth/qr', { client: 'browser' }),
+  poll: (flow: string) => request<QrFlow>('GET', `/auth/qr/${encodeURIComponent(flow)}`),
+  refresh: (flow: string) => request<QrFlow>('POST', `/auth/qr/${encodeURIComponent(flow)}/refresh`),
+}
+
+/** One of the eleven document types (R-REG-2), named in the chosen language; `online: false` types register
+ * only after a hall collection. */
+export interface DocType {
+  code: string
+  name: string
+  online: boolean
+  overseas: boolean
+}
+
+/** Registration, reset and recovery flows as the service answers them (`state` decides the page's step). */
+export interface IdentityFlow {
+  flow?: string
+  kind?: string
+  state: string
+  expires_at?: number
+  factors?: string[]
+  gender?: string | null
+  nationality?: string | null
+  phone?: string
+  person?: string
+  realname_level?: number
+  verified_by?: string | null
+}
+
+export interface RegisterBasic {
+  password: string
+  confirm_password: string
+  phone: string
+  code: string
+  username?: string
+  registration_code?: string
+}
+
+const regPath = (flow: string) => `/register/${encodeURIComponent(flow)}`
+
+export const register = {
+  documentTypes: () => request<{ document_types: DocType[] }>('GET', '/register/document-types'),
+  start: (overseas: boolean) => request<IdentityFlow>('POST', '/register', { agreement: true, overseas }),
+  get: (flow: string) => request<IdentityFlow>('GET', regPath(flow)),
+  identity: (flow: string, name: string, docType: string, docNumber: string) =>
+    request<IdentityFlow>('POST', `${regPath(flow)}/identity`, { name, doc_type: docType, doc_number: docNumber }),
+  sendCode: (flow: string, phone: string) => request<FactorStarted>('POST', `${regPath(flow)}/sms-code`, { phone }),
+  basic: (flow: string, body: RegisterBasic) => request<IdentityFlow>('POST', `${regPath(flow)}/basic`, body),
+  beginFace: (flow: string, app: string) =>
+    request<FactorStarted>('POST', `${regPath(flow)}/face/${encodeURIComponent(app)}`),
+  verifyFace: (flow: string) => request<IdentityFlow>('POST', `${regPath(flow)}/face/verify`),
+}
+
+const resetPath = (flow: string) => `/password-reset/${encodeURIComponent(flow)}`
+
+export const passwordReset = {
+  start: (docType: string, docNumber: string) =>
+    request<IdentityFlow>('POST', '/password-reset', { doc_type: docType, doc_number: docNumber }),
+  beginFactor: (flow: string, factor: string, phone?: string) =>
+    request<FactorStarted>('POST', `${resetPath(flow)}/factors/${encodeURIComponent(factor)}`, phone ? { phone } : {}),
+  verifyFactor: (flow: string, factor: string, code?: string) =>
+    request<IdentityFlow>('POST', `${resetPath(flow)}/factors/${encodeURIComponent(factor)}/verify`, code ? { code } : {}),
+  setPassword: (flow: string, newPassword: string, confirmPassword: string) =>
+    request<IdentityFlow>('POST', `${resetPath(flow)}/password`,
+      { new_password: newPassword, confirm_password: confirmPassword }),
+}
+
+const recoveryPath = (flow: string) => `/phone-recovery/${encodeURIComponent(flow)}`
+
+export const phoneRecovery = {
+  start: (docType: string, docNumber: string, password: string, newPhone: string) =>
+    request<IdentityFlow>('POST', '/phone-recovery',
+      { doc_type: docType, doc_number: docNumber, password, new_phone: newPhone }),
+  resend: (flow: string) => request<IdentityFlow>('POST', `${recoveryPath(flow)}/resend`, {}),
+  verify: (flow: string, code: string) => request<IdentityFlow>('POST', `${recoveryPath(flow)}/verify`, { code }),
 }

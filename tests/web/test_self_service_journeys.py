@@ -290,3 +290,22 @@ def test_R_PWD_4_R_PHONE_7_forgot_password_by_face_scan_then_recover_the_phone(p
     page.locator("input[name=code]").fill(code_from_outbox(context, "13700000034"))
     page.locator("input[name=code]").press("Enter")
     page.wait_for_url("**/account")
+
+
+def test_R_REG_2_the_wizard_in_english_names_the_document_types_and_refuses_an_offline_only_one(page):
+    """R-REG-2 (seed 003 §用户注册 说明): the document types come from the service in the chosen language; the
+    four offline-only types say so, and registering with one not collected at a hall is refused next to the
+    document type, in English."""
+    page.goto("/register")
+    page.locator("[data-test=language]").click()
+    page.get_by_role("heading", name="Register as a natural person").wait_for()
+    page.locator("[data-test=agreement]").click()
+    page.locator("[data-test=next]").click()
+    page.locator("input[name=name]").fill("Test Person")
+    page.locator("[data-test=doc-type]").click()
+    expect(page.get_by_role("option", name="Resident identity card")).to_be_visible()
+    page.get_by_role("option", name="Foreign passport (collect your real-name data at a tax hall first)").click()
+    page.locator("input[name=doc_number]").fill("P99887766")
+    page.locator("input[name=doc_number]").press("Enter")
+    expect(field_error(page, "doc_type")).to_contain_text("real-name collection at a tax hall first")
+    shot(page, "register-identity-en")

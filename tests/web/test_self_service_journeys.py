@@ -15,7 +15,7 @@ from authz.accounts import id_check_char
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'").expect
 
-from .conftest import shot  # noqa: E402
+from .conftest import copy_to_docs, shot  # noqa: E402
 from .test_journeys import code_from_outbox, field_error, start_login  # noqa: E402
 
 NEW_PASSWORD = "Reg#2026pass"
@@ -118,6 +118,7 @@ def test_R_LOGIN_7_qr_login_expires_refreshes_and_completes_on_the_simulator(pag
     page.wait_for_url("**/account")
     expect(page.locator("[data-test=current-identity]")).to_contain_text("本人")
     assert context.request.get("/api/v1/account/session").json()["entry"] == "personal"
+    copy_to_docs(["login-qr:375", "login-qr-expired:375"])
 
 
 def test_R_LOGIN_7_a_tax_app_in_enterprise_business_logs_the_page_in_to_enterprise_business(page, context):
@@ -163,6 +164,8 @@ def test_R_REG_1_registration_then_the_first_login_with_the_username(page, conte
     page.locator("input[name=doc_number]").fill(doc)
     page.locator("input[name=doc_number]").press("Enter")
     expect(page.locator("[data-test=derived]")).to_contain_text("男")
+    page.reload()  # the flow id is kept for the tab: a reload resumes the step the service says
+    expect(page.locator("[data-test=derived]")).to_contain_text("男")
     page.locator("input[name=password]").fill(NEW_PASSWORD)
     page.locator("input[name=confirm_password]").fill(NEW_PASSWORD + "x")
     page.locator("input[name=phone]").fill("13700000031")
@@ -197,6 +200,7 @@ def test_R_REG_1_registration_then_the_first_login_with_the_username(page, conte
     page.wait_for_url("**/account")  # no agreement, no forced password change
     expect(page.locator("[data-test=current-identity]")).to_contain_text("本人")
     assert context.request.get("/api/v1/account/person/info").json()["realname_level"] == 4
+    copy_to_docs(["register-basic:375", "register-face:1440"])
 
 
 def test_R_PWD_4_forgot_password_by_sms_lifts_the_lockout(page, context):
@@ -244,6 +248,7 @@ def test_R_PWD_4_forgot_password_by_sms_lifts_the_lockout(page, context):
     page.locator("input[name=code]").fill(code_from_outbox(context, "13700000032"))
     page.locator("input[name=code]").press("Enter")
     page.wait_for_url("**/account")
+    copy_to_docs(["forgot-password-sms:375"])
 
 
 def test_R_PWD_4_R_PHONE_7_forgot_password_by_face_scan_then_recover_the_phone(page, context):
@@ -276,6 +281,7 @@ def test_R_PWD_4_R_PHONE_7_forgot_password_by_face_scan_then_recover_the_phone(p
     page.locator("[data-test=sms-send]").click()
     expect(field_error(page, "password")).not_to_be_empty()
     shot(page, "phone-recovery-error")
+    copy_to_docs(["phone-recovery-error:375"])
     page.locator("input[name=password]").fill("Face#2026pw")
     page.locator("[data-test=sms-send]").click()
     page.locator("[data-test=sms-sent]").wait_for()

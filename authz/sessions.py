@@ -101,6 +101,7 @@ def create(svc, person: Person, ident: Identity, *, client: str = "browser", ip:
                               enterprise_allowed=allowed, login_at=login_at or now, created_at=now,
                               last_seen_at=now, ip=(ip or "")[:64], user_agent=(user_agent or "")[:200],
                               factors=",".join(f for f in dict.fromkeys(factors) if f)[:64])
+    svc.session_opened(person.uid, ident.domain)  # every worker reads its grants before the first check
     return raw, row
 
 

@@ -8,7 +8,6 @@ the follower runs after it), so nothing here waits on a clock or a thread."""
 from __future__ import annotations
 
 from authz import change_signal, grants, sessions
-from authz.directory import Directory
 from authz.service import Service
 from authz.sessions import EndReason, Identity
 from authz.vocab import Entry

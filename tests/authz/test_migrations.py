@@ -79,7 +79,7 @@ def test_upgrade_to_7_adds_the_oidc_tables_and_session_factors_keeping_sessions(
         svc.db.execute_sql(f"DROP TABLE {table}")
     svc.db.execute_sql("ALTER TABLE login_session DROP COLUMN factors")
     migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 7).execute()
-    assert migrations.upgrade(svc.db) == [7, 8, 9]
+    assert migrations.upgrade(svc.db) == [s[0] for s in migrations.STEPS if s[0] >= 7]
     assert LoginSession.select().count() == 1 and LoginSession.get().factors == ""
     assert OidcClient.select().count() == 0
 
@@ -92,7 +92,7 @@ def test_upgrade_to_8_adds_the_request_id_to_audit_rows_keeping_them(svc):
     audit.record(svc, actor="p-migr", action="person.info.update", target="p-migr")
     svc.db.execute_sql("ALTER TABLE audit_log DROP COLUMN request_id")
     migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 8).execute()
-    assert migrations.upgrade(svc.db) == [8, 9]
+    assert migrations.upgrade(svc.db) == [s[0] for s in migrations.STEPS if s[0] >= 8]
     row = AuditLog.get()
     assert row.action == "person.info.update" and row.request_id == ""
 
@@ -104,6 +104,23 @@ def test_upgrade_to_9_seeds_the_policy_history_with_the_rule_file_in_force(svc):
     state = PolicyState.get_by_id(1)
     svc.db.execute_sql("DROP TABLE policy_history")
     migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 9).execute()
-    assert migrations.upgrade(svc.db) == [9]
+    assert migrations.upgrade(svc.db) == [s[0] for s in migrations.STEPS if s[0] >= 9]
     (row,) = PolicyHistory.select()
     assert row.digest == state.digest and row.source == state.source and row.note == "in force at upgrade"
+
+
+def test_upgrade_to_10_adds_back_channel_logout_columns_keeping_clients(svc):
+    """Issue 12 back-channel logout: a database made before step 10 (no oidc_client.backchannel_logout_uri,
+    no oidc_token.issuer / logout_queued_at) upgrades with its clients intact; they take no logout tokens
+    until an operator registers a URI."""
+    from authz.models import OidcClient
+    from authz.oidc import clients as oidc_clients
+    oidc_clients.create(svc, "decl", redirect_uris=["https://decl.example.cn/cb"])
+    svc.db.execute_sql("DROP INDEX oidc_token_logout_pending")
+    for table, column in (("oidc_client", "backchannel_logout_uri"), ("oidc_token", "issuer"),
+                          ("oidc_token", "logout_queued_at")):
+        svc.db.execute_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+    migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 10).execute()
+    assert migrations.upgrade(svc.db) == [s[0] for s in migrations.STEPS if s[0] >= 10]
+    assert OidcClient.get(OidcClient.client_id == "decl").backchannel_logout_uri is None
+    assert "oidc_token_logout_pending" in {i.name for i in svc.db.get_indexes("oidc_token")}

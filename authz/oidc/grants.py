@@ -227,8 +227,9 @@ def token_generator(svc):
     return generate
 
 
-def save_token(svc, token: dict, request) -> None:
-    """Store an issued token, bound to the session, password stamp and family of what it came from."""
+def save_token(svc, token: dict, request, issuer: str = "") -> None:
+    """Store an issued token, bound to the session, password stamp and family of what it came from, with
+    the issuer its ID token names (a back-channel logout token must carry the same `iss`)."""
     user: Subject = request.user
     if request.authorization_code is not None:
         family, stamp = request.authorization_code.row, request.authorization_code.row.password_stamp
@@ -240,7 +241,7 @@ def save_token(svc, token: dict, request) -> None:
     refresh = token.get("refresh_token")
     OidcToken.create(access_hash=digest(token["access_token"]), refresh_hash=digest(refresh) if refresh else None,
                      client=request.client.row, session=user.session, person=user.person, password_stamp=stamp,
-                     family=family, scope=token.get("scope") or "", issued_at=now,
+                     family=family, scope=token.get("scope") or "", issued_at=now, issuer=issuer,
                      access_expires_at=now + st.oidc_access_token_seconds,
                      refresh_expires_at=(user.session.login_at + st.session_absolute_hours * 3600) if refresh else None)
 

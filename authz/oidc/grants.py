@@ -206,13 +206,16 @@ def find_token(svc, raw: str | None, hint: str | None = None) -> Token | None:
 def session_of_access_token(svc, raw: str) -> LoginSession:
     """The live portal session behind an access token, for the check API (issue 12: "the check
     endpoints accept an access token as well as a session id"); session_required for a token we never
-    issued, session_expired for one that no longer stands (`token_live`)."""
+    issued (a refresh token included), and for one that no longer stands (`token_live`) the session's
+    own answer: identity_revoked when that is why its session ended, else session_expired."""
     tok = find_token(svc, raw, "access_token")
     if tok is None or tok.kind != "access":
         raise AuthzError("session_required")
     user = token_live(svc, tok.row, "access")
     if user is None:
-        raise AuthzError("session_expired")
+        ended = LoginSession.get_by_id(tok.row.session_id)
+        revoked = ended.end_reason == sessions.EndReason.IDENTITY_REVOKED.value and tok.row.revoked_at is None
+        raise AuthzError(sessions.E_REVOKED if revoked else "session_expired")
     return user.session
 
 

@@ -948,6 +948,21 @@ def oidc_client_delete(env: Env, client_id: str) -> None:
     click.echo(f"deleted OpenID Connect client {client_id!r} ({revoked} token(s) revoked)")
 
 
+@oidc.command("cleanup")
+@click.option("--older-than-hours", type=click.FloatRange(0, 24 * 365), default=24.0, show_default=True,
+              help="Keep what expired more recently than this (for inspection)")
+@click.pass_obj
+def oidc_cleanup(env: Env, older_than_hours: float) -> None:
+    """Delete codes and tokens that can never be used again (a live grant's, and what replay and reuse
+    detection still need, are kept); queues any back-channel logout still owed first."""
+    from .oidc import cleanup
+    with open_service(env, enforcer=True) as svc:  # the back-channel sweep judges identities
+        out = cleanup.purge(svc, older_than_hours * 3600)
+        audit.record(svc, actor="cli", action="oidc.cleanup", detail=out.as_dict())
+    click.echo(f"deleted {out.tokens} token(s) and {out.codes} code(s); queued {out.logouts_queued} "
+               "back-channel logout(s)")
+
+
 @oidc.group("keys")
 def oidc_keys() -> None:
     """ID-token signing keys (stored in the database; private halves are never printed)."""

@@ -95,9 +95,7 @@ def test_checking_a_token_never_moves_the_portal_idle_timer(svc, browser, rp, wo
 def test_the_check_needs_a_service_key(rp, browser, world):
     """R-AUTHZ-3: the access token is what is checked, not who asks: no service key, 401."""
     t = tokens(browser, rp, world)
-    r = rp.post("/api/v1/check/session", json={"session": t["access_token"], "object": "biz.declare_pay",
-                                               "action": "use"})
-    assert r.status_code == 401
-    r = rp.post("/api/v1/check/session", json={"session": t["access_token"], "object": "biz.declare_pay",
-                                               "action": "use"}, headers={"Authorization": "Bearer " + t["access_token"]})
+    body = {"session": t["access_token"], "object": "biz.declare_pay", "action": "use"}
+    assert rp.post("/api/v1/check/session", json=body).status_code == 401
+    r = rp.post("/api/v1/check/session", json=body, headers={"Authorization": "Bearer " + t["access_token"]})
     assert r.status_code == 401, "an access token is not a service key"

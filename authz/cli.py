@@ -914,6 +914,8 @@ def oidc_client_list(env: Env) -> None:
         for r in rows:
             click.echo(f"{r.client_id:<24} {r.kind:<13} {'yes' if r.first_party else 'no':<6} "
                        f"{' '.join(r.scopes):<36} {' '.join(r.redirect_uris)}")
+            if r.backchannel_logout_uri:
+                click.echo(f"{'':<24} back-channel logout: {r.backchannel_logout_uri}")
 
 
 @oidc_client.command("rotate-secret")

@@ -338,6 +338,7 @@ def test_cli_registers_updates_and_removes_a_logout_uri_audited(tmp_path):
     assert out.exit_code != 0 and "https" in out.output
     out = run("oidc", "client", "update", "decl", "--backchannel-logout-uri", "https://decl.example.cn/v2/bcl")
     assert out.exit_code == 0 and "https://decl.example.cn/v2/bcl" in out.output, out.output
+    assert "back-channel logout: https://decl.example.cn/v2/bcl" in run("oidc", "client", "list").output
     out = run("oidc", "client", "update", "decl", "--no-backchannel-logout")
     assert out.exit_code == 0 and "back-channel logout none" in out.output, out.output
     assert run("oidc", "client", "update", "decl").exit_code == 2

@@ -786,20 +786,27 @@ def events_list(env: Env, status: str | None, limit: int) -> None:
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--follow", is_flag=True, help="Keep draining every --interval seconds until interrupted.")
 @click.option("--interval", type=click.FloatRange(0.1, 3600), default=2.0, show_default=True)
+@click.option("--full-sweep-seconds", type=click.FloatRange(0, 86_400), default=30.0, show_default=True,
+              help="How often back-channel logout asks every live SSO grant whether it still stands (timeouts, "
+                   "revoked identities); sessions already ended are swept every round")
 @click.pass_obj
-def events_drain(env: Env, limit: int, follow: bool, interval: float) -> None:
+def events_drain(env: Env, limit: int, follow: bool, interval: float, full_sweep_seconds: float) -> None:
     """Deliver due events through the configured adapter (AUTHZ_EVENTS_ADAPTER), and OpenID Connect
     back-channel logout tokens to each relying party whose grant ended (docs/sso.md)."""
     import time as _time
     from . import events as ev
     from .oidc import backchannel
+    last_full = None
     with open_service(env, enforcer=True) as svc:  # the sweep asks whether each grant's identity is live
         while True:
             svc.feed.poll()  # other processes' binding and policy changes, before judging grants
             r = ev.drain(svc, limit=limit)
             if r.delivered or r.retrying or r.dead or not follow:
                 click.echo(f"delivered {len(r.delivered)}, retrying {len(r.retrying)}, dead {len(r.dead)}")
-            queued, b = backchannel.run(svc, limit=limit)
+            full = last_full is None or _time.monotonic() - last_full >= full_sweep_seconds
+            if full:
+                last_full = _time.monotonic()
+            queued, b = backchannel.run(svc, limit=limit, full=full)
             if queued or b.delivered or b.retrying or b.dead or not follow:
                 click.echo(f"back-channel logout: queued {len(queued)}, delivered {len(b.delivered)}, "
                            f"retrying {len(b.retrying)}, dead {len(b.dead)}")

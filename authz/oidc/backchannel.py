@@ -26,8 +26,12 @@ client with no token of the session gets nothing. The token: `typ` logout+jwt, i
 token carried), aud (client id), iat, exp, jti (new per attempt), sub (pairwise where registered), sid
 (the ID token's `sid`), events {"http://schemas.openid.net/event/backchannel-logout": {}}, never a nonce.
 
-Cost: one sweep asks `subject` once per live portal session holding a token of a back-channel client
-(a session row, the person, a grant-cache lookup); run the drain every few seconds, not in a tight loop.
+Cost: a full sweep asks `subject` once per live portal session holding a token of a back-channel client
+(a session row, the person, a grant-cache lookup). So the worker runs two kinds: every round a cheap one
+over sessions already marked ended (logout, RP-initiated logout, switch, password reset or a change made
+elsewhere, deregistration, "my sessions": the common ends, told within a drain interval), and a full one
+every `--full-sweep-seconds` (30 s) for the ends only the question finds (timeouts, a revoked identity, a
+password changed in the token's own session).
 """
 from __future__ import annotations
 
@@ -50,23 +54,26 @@ TOKEN_SECONDS = 120  # a logout token's exp (Back-Channel Logout 1.0 §2.4: shor
 METRIC = "authz_oidc_backchannel_deliveries_total"
 
 
-def _pending_groups() -> list[tuple]:
+def _pending_groups(ended_only: bool) -> list[tuple]:
     """(session id, client id, person id, password stamp, issuer) of every group of tokens of a back-channel
-    client whose logout has not been queued and that nobody revoked."""
-    return list(OidcToken.select(OidcToken.session, OidcToken.client, OidcToken.person, OidcToken.password_stamp,
-                                 pw.fn.MAX(OidcToken.issuer))
-                .join(OidcClient, on=(OidcToken.client == OidcClient.id))
-                .where(OidcToken.logout_queued_at.is_null() & OidcToken.revoked_at.is_null()
-                       & OidcClient.deleted_at.is_null() & OidcClient.backchannel_logout_uri.is_null(False))
-                .group_by(OidcToken.session, OidcToken.client, OidcToken.person, OidcToken.password_stamp)
+    client whose logout has not been queued and that nobody revoked (only those of ended sessions if asked)."""
+    q = (OidcToken.select(OidcToken.session, OidcToken.client, OidcToken.person, OidcToken.password_stamp,
+                          pw.fn.MAX(OidcToken.issuer))
+         .join(OidcClient, on=(OidcToken.client == OidcClient.id))
+         .where(OidcToken.logout_queued_at.is_null() & OidcToken.revoked_at.is_null()
+                & OidcClient.deleted_at.is_null() & OidcClient.backchannel_logout_uri.is_null(False)))
+    if ended_only:
+        q = (q.switch(OidcToken).join(LoginSession, on=(OidcToken.session == LoginSession.id))
+             .where(LoginSession.ended_at.is_null(False)))
+    return list(q.group_by(OidcToken.session, OidcToken.client, OidcToken.person, OidcToken.password_stamp)
                 .tuples())
 
 
-def sweep(svc) -> list[str]:
-    """Queue a logout token for every grant that no longer stands and has not been told; returns the
-    outbox event ids queued."""
+def sweep(svc, *, ended_only: bool = False) -> list[str]:
+    """Queue a logout token for every grant that no longer stands and has not been told (`ended_only`: only
+    those of sessions already marked ended, no question asked); returns the outbox event ids queued."""
     queued, standing = [], {}
-    for session_id, client_id, person_id, stamp, issuer in _pending_groups():
+    for session_id, client_id, person_id, stamp, issuer in _pending_groups(ended_only):
         key = (session_id, person_id, stamp)
         if key not in standing:
             standing[key] = grants.subject(svc, session_id, person_id, stamp) is not None
@@ -132,6 +139,8 @@ def drain(svc, limit: int = 100, poster: LogoutPoster | None = None) -> events.D
     return out
 
 
-def run(svc, limit: int = 100, poster: LogoutPoster | None = None) -> tuple[list[str], events.DrainResult]:
-    """One round: sweep for ended grants, then deliver what is due (the `authz events drain` loop)."""
-    return sweep(svc), drain(svc, limit, poster)
+def run(svc, limit: int = 100, poster: LogoutPoster | None = None, *,
+        full: bool = True) -> tuple[list[str], events.DrainResult]:
+    """One round: sweep for ended grants (all, or with full=False only sessions already marked ended), then
+    deliver what is due (the `authz events drain` loop)."""
+    return sweep(svc, ended_only=not full), drain(svc, limit, poster)

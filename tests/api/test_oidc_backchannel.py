@@ -351,3 +351,23 @@ def test_cli_registers_updates_and_removes_a_logout_uri_audited(tmp_path):
     assert details[0]["backchannel_logout_uri"] == "https://decl.example.cn/bcl"
     assert details[1:] == [{"backchannel_logout_uri": "https://decl.example.cn/v2/bcl"},
                            {"backchannel_logout_uri": None}]
+
+
+def test_the_cheap_sweep_tells_ended_sessions_and_leaves_the_question_to_the_full_one(svc, app, client, browser, rp,
+                                                                                   world):
+    """Issue 12 back-channel logout: the every-round sweep (`full=False`) tells a session already marked
+    ended without asking anything; a staff deletion nobody has met yet waits for the full sweep."""
+    t = tokens(browser, rp, world)
+    idt = id_claims(svc, client, t)
+    raw2, row2 = portal_session(svc, world["person"], sessions.Identity(sessions.Entry.PERSONAL,
+                                                                        f"person:{world['person'].uid}", "self"))
+    b2 = app.test_client()
+    b2.set_cookie("authz_session", raw2)
+    t2 = tokens(b2, rp, world)
+    move(svc, world["binding"], "deleted")
+    sessions.end(svc, row2, sessions.EndReason.LOGOUT)
+    assert len(backchannel.run(svc, full=False)[1].delivered) == 1
+    assert [c["sid"] for c in world["rx"].verified] == [id_claims(svc, client, t2)["sid"]]
+    assert LoginSession.get_by_id(world["row"].id).ended_at is None, "the cheap sweep asked nothing"
+    assert len(backchannel.run(svc, full=True)[1].delivered) == 1
+    assert world["rx"].verified[-1]["sid"] == idt["sid"] and world["rx"].rejected == []

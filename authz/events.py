@@ -13,6 +13,10 @@ for a committed one). `drain(svc, limit)` later hands pending rows to the adapte
   redirect, a timeout or a refused connection is a failure: the row is retried with exponential backoff
   (honouring a numeric Retry-After) and given up ("dead") after `MAX_ATTEMPTS`; `requeue` revives it.
 
+The outbox also carries the OpenID Connect provider's back-channel logout tokens (kind
+`oidc.backchannel_logout`): `drain` takes the kinds its publisher serves, so the core tax system's webhook
+never sees them and `authz.oidc.backchannel.drain` POSTs them to each relying party instead.
+
 Delivery is at least once: receivers de-duplicate on the event id (`X-Authz-Event-Id`, body `id`).
 Events carry ids (person uid, USCC, binding id), never names, document numbers or phones.
 """

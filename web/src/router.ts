@@ -18,6 +18,11 @@ export const router = createRouter({
       children: [
         { path: '', name: 'account', component: () => import('@/pages/AccountHome.vue') },
         { path: 'person/info', name: 'person-info', component: () => import('@/pages/PersonalInfo.vue') },
+        { path: 'enterprise/info', name: 'ent-info', component: () => import('@/pages/enterprise/EnterpriseInfo.vue') },
+        { path: 'enterprise/staff', name: 'staff', component: () => import('@/pages/enterprise/StaffList.vue') },
+        { path: 'enterprise/staff/add', name: 'staff-add', component: () => import('@/pages/enterprise/StaffAdd.vue') },
+        { path: 'enterprise/staff/pending', name: 'staff-pending', component: () => import('@/pages/enterprise/StaffPending.vue') },
+        { path: 'enterprise/staff/history', name: 'staff-history', component: () => import('@/pages/enterprise/StaffHistory.vue') },
         { path: 'function/:object', name: 'not-built', component: () => import('@/pages/NotBuilt.vue') },
       ],
     },

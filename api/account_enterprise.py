@@ -321,6 +321,8 @@ class EntAuditLogQuery(EntLogQuery):
 
 class EntLogPage(Schema):
     total = fields.Integer()
+    identity_types = fields.List(fields.Nested(IdentityLabel),
+                                 metadata={"description": "Every identity type with its names (the filter's choices)"})
     since = fields.Float(metadata={"description": "Epoch seconds"})
     until = fields.Float(metadata={"description": "Epoch seconds"})
 
@@ -333,6 +335,8 @@ class EntLoginLogItem(Schema):
     account_type = fields.String(allow_none=True)
     name = Masked("Name")
     identity_type = fields.String(allow_none=True)
+    identity_type_name = fields.String(allow_none=True)
+    identity_type_name_en = fields.String(allow_none=True)
     outcome = fields.String(allow_none=True)
     ip = fields.String(allow_none=True)
 
@@ -341,6 +345,8 @@ class EntAuditLogItem(Schema):
     at = fields.Float()
     actor = Masked("Who (name)")
     identity_type = fields.String(allow_none=True)
+    identity_type_name = fields.String(allow_none=True)
+    identity_type_name_en = fields.String(allow_none=True)
     action = fields.String()
     target = fields.String(allow_none=True, metadata={"description": "An object id (binding:<id>, enterprise:<id>)"})
     outcome = fields.String(allow_none=True)

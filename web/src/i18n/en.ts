@@ -163,7 +163,7 @@ export default {
     verified: 'Real name verified',
     unverified: 'Real name not verified',
     realnameHelp: 'Real-name level requirements',
-    realnameRule: 'Staff doing enterprise business must have their real name verified (level 3 or higher); a face scan in the personal account centre raises the level.',
+    realnameRule: 'Real-name levels: 1 password; 2 phone with SMS check; 3 identity document or social-security check; 4 level 3 plus a face check; 5 level 4 plus an ID-card reader or NFC check (at a tax hall).',
     myLevel: 'Your real-name level: {n}',
     taxAuthority: 'Competent tax authority',
     currentIdentity: 'Current identity',

@@ -163,7 +163,7 @@ export default {
     verified: '已实名核验',
     unverified: '未实名核验',
     realnameHelp: '实名等级要求',
-    realnameRule: '办理企业业务的办税人员须完成实名核验（实名等级三级及以上）；可在个人账户中心通过人脸识别提升实名等级。',
+    realnameRule: '实名等级：一级 密码；二级 手机号码及短信验证；三级 身份证件或社保核验；四级 三级基础上人脸识别；五级 四级基础上身份证读卡器或NFC核验（须到办税服务场所）。',
     myLevel: '您当前的实名等级：{n}级',
     taxAuthority: '主管税务机关',
     currentIdentity: '当前身份',

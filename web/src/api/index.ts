@@ -203,6 +203,25 @@ export interface StaffAdd {
 
 export type StaffQuery = Record<string, string | number | undefined>
 
+interface LogPage {
+  total: number
+  /** epoch seconds of the range shown (default: the last month) */
+  since: number
+  until: number
+  identity_types: IdentityLabel[]
+}
+
+export interface LoginLogPage extends LogPage {
+  items: Array<{ at: number; entry: string; step: string | null; factor: string | null; account_type: string | null;
+    name: string; identity_type: string | null; identity_type_name: string | null; identity_type_name_en: string | null;
+    outcome: string | null; ip: string | null }>
+}
+
+export interface AuditLogPage extends LogPage {
+  items: Array<{ at: number; actor: string; identity_type: string | null; identity_type_name: string | null;
+    identity_type_name_en: string | null; action: string; target: string | null; outcome: string | null }>
+}
+
 const flowPath = (flow: string) => `/auth/login/${encodeURIComponent(flow)}`
 
 export const auth = {
@@ -250,6 +269,8 @@ export const enterprise = {
   refuseApplication: (id: number) => request<StaffEntry>('POST', `${E}/applications/${id}/refuse`),
   history: (query: StaffQuery) => request<StaffPage>('GET', `${E}/history`, undefined, { query }),
   clearHistory: (ids: number[]) => request<{ cleared: number }>('POST', `${E}/history/clear`, { ids }),
+  loginLogs: (query: StaffQuery) => request<LoginLogPage>('GET', `${E}/logs/login`, undefined, { query }),
+  auditLog: (query: StaffQuery) => request<AuditLogPage>('GET', `${E}/logs/audit`, undefined, { query }),
 }
 
 export const dev = {

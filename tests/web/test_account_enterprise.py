@@ -40,7 +40,8 @@ def test_R_BIND_4_6_10_add_confirm_switch_delete_then_the_next_action_says_revok
     unregistered name is refused next to the field; the risk notice precedes submission; result pending),
     R-BIND-5 (listed as pending, withdrawable), R-BIND-6 / R-LOGIN-3 (the person logs in to the enterprise,
     finds only the pending authorisation and confirms it with the face scan on the app simulator, entering as
-    tax officer), R-BIND-14 (the tax officer's menu has no staff module), R-SW-2 (switches to the other
+    tax officer), R-BIND-14 (the tax officer's menu has no staff module), R-BIND-9 (the legal rep narrows
+    the set again; the officer's "my permissions" shows it at once, with the validity end), R-SW-2 (switches to the other
     enterprise and back without logging in again), R-BIND-10 (the legal rep deletes them: history
     "deleted"), and the tax officer's open page's next action returns to the login page saying the identity
     was revoked."""
@@ -114,6 +115,23 @@ def test_R_BIND_4_6_10_add_confirm_switch_delete_then_the_next_action_says_revok
         officer_row = page.locator("[data-test=staff-table] .el-table__body tr", has_text="2099-12-31")
         expect(officer_row).to_contain_text("已启用")
         assert "发票使用" not in officer_row.inner_text()
+
+        # R-BIND-9: the legal rep narrows the set again (the identity type is not editable); the officer's
+        # own permission detail follows at once (R-BIND-14)
+        officer_row.locator("[data-test=staff-manage]").click()
+        dialog = page.locator("[data-test=staff-manage-dialog]")
+        expect(dialog).to_contain_text("身份类型不可修改")
+        dialog.locator("[data-test='fn-biz.query']").click()
+        shot(page, "ent-staff-manage")
+        dialog.locator("[data-test=staff-manage-save]").click()
+        expect(page.locator("[data-test=staff-notice]")).to_contain_text("修改办税人员成功")
+        expect(officer_row).not_to_contain_text("我要查询")
+        officer.locator("[data-test='menu-ac.self.permissions']").click()
+        officer.wait_for_url("**/account/enterprise/my-permissions")
+        expect(officer.locator("[data-test=perm-grant]")).to_contain_text("2099-12-31")
+        granted = officer.locator("[data-test=perm-functions]").inner_text()
+        assert "税费申报及缴纳" in granted and "发票使用" not in granted and "我要查询" not in granted
+        shot(officer, "ent-my-permissions")
 
         # R-SW-2: to the other enterprise (where the person is legal rep) and back, no new login
         officer.locator("[data-test=switcher]").click()
@@ -221,3 +239,42 @@ def test_R_LOG_1_R_LOG_2_enterprise_logs_filtered_with_the_reveal_in_the_audit_l
     expect(audit).to_contain_text("**例")
     expect(audit).to_contain_text("法定代表人")
     shot(page, "ent-audit-log")
+
+
+def test_R_BIND_5_12_withdraw_a_pending_add_then_clear_it_from_the_history(page, context):
+    """R-BIND-5: the legal rep adds a person as invoice officer (whole ceiling, long-term) and withdraws the add
+    before they confirm; R-BIND-12: the history lists it as withdrawn, filtered by state, and "clear records"
+    hides it from the list."""
+    log_in_enterprise(page, context, "13800000001")
+    page.wait_for_url("**/account")
+    page.goto("/account/enterprise/staff/add")
+    form = page.locator("[data-test=staff-add-form]")
+    form.locator("[data-test=staff-identity-type]").get_by_text("开票员", exact=True).click()
+    page.locator("input[name=name]").fill("何示例")
+    page.locator("input[name=doc_number]").fill(demo.resident_id("36010219770213013"))
+    page.locator("[data-test=staff-add-review]").click()
+    expect(page.locator("[data-test=staff-review]")).to_contain_text("长期")
+    page.locator("[data-test=staff-add-submit]").click()
+    page.locator("[data-test=staff-added-pending]").click()
+    row = page.locator("[data-test=pending-table] .el-table__body tr", has_text="开票员")
+    row.locator("[data-test=pending-view]").click()
+    expect(page.locator("[data-test=pending-permissions]")).to_contain_text("发票使用")
+    page.keyboard.press("Escape")
+    row.locator("[data-test=pending-withdraw]").click()
+    expect(page.locator("[data-test=staff-notice]")).to_contain_text("已撤回")
+    expect(page.locator("[data-test=pending-table]")).not_to_contain_text("开票员")
+
+    page.locator("[data-test='menu-ac.staff.history']").click()
+    page.wait_for_url("**/account/enterprise/staff/history")
+    page.locator("[data-test=filter-status]").click()
+    page.locator(".el-select-dropdown__item:visible", has_text="已撤回").click()
+    page.locator("[data-test=staff-search]").click()
+    withdrawn = page.locator("[data-test=history-table] .el-table__body tr", has_text="开票员")
+    expect(withdrawn).to_contain_text("已撤回")
+    assert "何示例" not in page.locator("[data-test=history-table]").inner_text()  # masked (R-MASK-1)
+    before = page.locator("[data-test=history-table] .el-table__body tr").count()
+    withdrawn.locator(".el-checkbox").click()
+    page.locator("[data-test=history-clear]").click()
+    expect(page.locator("[data-test=staff-notice]")).to_contain_text("已清除 1 条记录")
+    expect(page.locator("[data-test=history-table] .el-table__body tr")).to_have_count(before - 1)
+    shot(page, "ent-staff-history-cleared")

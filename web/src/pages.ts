@@ -13,6 +13,7 @@ export const PAGE_OF_FUNCTION: Record<string, string> = {
   'ac.staff.pending': 'staff-pending',
   'ac.staff.applications': 'staff-pending',
   'ac.staff.history': 'staff-history',
+  'ac.self.permissions': 'my-permissions',
   'ac.logs.enterprise': 'ent-login-logs',
   'ac.audit.enterprise': 'ent-audit-log',
 }

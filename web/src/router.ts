@@ -23,6 +23,7 @@ export const router = createRouter({
         { path: 'enterprise/staff/add', name: 'staff-add', component: () => import('@/pages/enterprise/StaffAdd.vue') },
         { path: 'enterprise/staff/pending', name: 'staff-pending', component: () => import('@/pages/enterprise/StaffPending.vue') },
         { path: 'enterprise/staff/history', name: 'staff-history', component: () => import('@/pages/enterprise/StaffHistory.vue') },
+        { path: 'enterprise/my-permissions', name: 'my-permissions', component: () => import('@/pages/enterprise/MyPermissions.vue') },
         { path: 'enterprise/logs/login', name: 'ent-login-logs', component: () => import('@/pages/enterprise/EnterpriseLoginLogs.vue') },
         { path: 'enterprise/logs/audit', name: 'ent-audit-log', component: () => import('@/pages/enterprise/EnterpriseAuditLog.vue') },
         { path: 'function/:object', name: 'not-built', component: () => import('@/pages/NotBuilt.vue') },

@@ -203,6 +203,12 @@ export interface StaffAdd {
 
 export type StaffQuery = Record<string, string | number | undefined>
 
+/** What the current identity holds in this enterprise (R-BIND-14). */
+export interface MyPermissions extends IdentityLabel {
+  grants: Array<IdentityLabel & { source: string; live: boolean; valid_until: string | null; long_term: boolean;
+    functions: FunctionView[] }>
+}
+
 interface LogPage {
   total: number
   /** epoch seconds of the range shown (default: the last month) */
@@ -269,6 +275,7 @@ export const enterprise = {
   refuseApplication: (id: number) => request<StaffEntry>('POST', `${E}/applications/${id}/refuse`),
   history: (query: StaffQuery) => request<StaffPage>('GET', `${E}/history`, undefined, { query }),
   clearHistory: (ids: number[]) => request<{ cleared: number }>('POST', `${E}/history/clear`, { ids }),
+  myPermissions: () => request<MyPermissions>('GET', `${E}/my-permissions`),
   loginLogs: (query: StaffQuery) => request<LoginLogPage>('GET', `${E}/logs/login`, undefined, { query }),
   auditLog: (query: StaffQuery) => request<AuditLogPage>('GET', `${E}/logs/audit`, undefined, { query }),
 }

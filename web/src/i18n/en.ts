@@ -271,4 +271,12 @@ export default {
       identity: 'Identity',
     },
   },
+  perm: {
+    heading: 'My permissions',
+    sourceLabel: 'Granted by',
+    source: {
+      binding: 'Binding with the enterprise',
+      agreement: 'Agency agreement',
+    },
+  },
 }

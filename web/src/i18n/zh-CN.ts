@@ -271,4 +271,12 @@ export default {
       identity: '身份选择',
     },
   },
+  perm: {
+    heading: '我的权限',
+    sourceLabel: '授权来源',
+    source: {
+      binding: '人企关联',
+      agreement: '代理协议',
+    },
+  },
 }

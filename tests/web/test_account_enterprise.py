@@ -161,14 +161,14 @@ def test_R_BIND_4_6_10_add_confirm_switch_delete_then_the_next_action_says_revok
         shot(officer, "ent-officer-revoked")
     finally:
         ctx2.close()
-    copy_to_docs(["ent-staff:1440", "ent-staff-add-review:375", "ent-staff-pending:1440"])
+    copy_to_docs(["ent-staff:1440", "ent-staff-add-review:1440", "ent-staff-pending:1440"])
 
 
 def test_R_MASK_1_enterprise_information_masked_and_the_reveal_is_audited(page, context, served):
     """R-MASK-1 / R-ENT-1 / R-ENT-2 / R-LOG-2: the finance officer sees the enterprise information masked (USCC,
     taxpayer name, legal representative, main personnel), the basic tax information (R-ENT-2), the real-name
     status with its help; the eye icon shows the full taxpayer name, and each reveal is one audit row
-    (ent.reveal); hiding it masks it again."""
+    (ent.reveal); hiding it masks it again. In English too."""
     log_in_enterprise(page, context, "13800000002")
     page.wait_for_url("**/account")
     page.locator("[data-test='menu-ac.ent.info.basic']").click()
@@ -200,6 +200,13 @@ def test_R_MASK_1_enterprise_information_masked_and_the_reveal_is_audited(page, 
     page.locator("[data-test=ent-reveal]").click()  # each reveal is asked, and audited, again
     expect(name).to_have_text("江西示例科技有限公司")
     assert audit_count(served, "ent.reveal") == before + 2
+    page.locator("[data-test=language]").click()  # the page in English: labels and identity names
+    expect(page.locator("[data-test=ent-info]")).to_contain_text("Unified social credit code")
+    expect(page.locator("[data-test=ent-identities] .current")).to_have_text("Finance officer")
+    expect(page.locator("[data-test=ent-realname]")).to_have_text("Real name verified")
+    shot(page, "ent-info-en")
+    page.locator("[data-test=language]").click()  # back to Chinese for the other tests' storage
+    expect(page.locator("[data-test=ent-realname]")).to_have_text("已实名核验")
     copy_to_docs(["ent-info:375", "ent-info-revealed:1440"])
 
 

@@ -248,10 +248,12 @@ def test_R_LOG_1_R_LOG_2_enterprise_logs_filtered_with_the_reveal_in_the_audit_l
     shot(page, "ent-audit-log")
 
 
-def test_R_BIND_5_12_withdraw_a_pending_add_then_clear_it_from_the_history(page, context):
+def test_R_BIND_5_12_7_withdraw_clear_then_confirm_a_persons_application(page, context, browser, served):
     """R-BIND-5: the legal rep adds a person as invoice officer (whole ceiling, long-term) and withdraws the add
     before they confirm; R-BIND-12: the history lists it as withdrawn, filtered by state, and "clear records"
-    hides it from the list."""
+    hides it from the list; R-BIND-7: the same person applies to the enterprise as tax officer (from their
+    personal session, over the REST API: the personal pages are not built yet), the legal rep's pending list
+    shows the application with confirm and refuse, and confirming makes them existing staff."""
     log_in_enterprise(page, context, "13800000001")
     page.wait_for_url("**/account")
     page.goto("/account/enterprise/staff/add")
@@ -285,3 +287,40 @@ def test_R_BIND_5_12_withdraw_a_pending_add_then_clear_it_from_the_history(page,
     expect(page.locator("[data-test=staff-notice]")).to_contain_text("已清除 1 条记录")
     expect(page.locator("[data-test=history-table] .el-table__body tr")).to_have_count(before - 1)
     shot(page, "ent-staff-history-cleared")
+
+    # R-BIND-7: the person applies from their personal session
+    ctx2 = browser.new_context(base_url=served.base, locale="zh-CN", timezone_id="Asia/Shanghai")
+    ctx2.set_default_timeout(15000)
+    try:
+        person = ctx2.new_page()
+        start_login(person, "自然人业务", "13800000013")
+        person.locator("[data-test=sms-send]").click()
+        person.locator("[data-test=sms-sent]").wait_for()
+        person.locator("input[name=code]").fill(code_from_outbox(ctx2, "13800000013"))
+        person.locator("[data-test=sms-verify]").click()
+        person.wait_for_url("**/account")
+        token = ctx2.request.get("/api/v1/auth/csrf").json()["token"]
+        r = ctx2.request.post("/api/v1/account/person/authorisations/applications",
+                              data={"uscc": demo.USCC_MAIN, "identity_type": "tax_officer"},
+                              headers={"X-CSRF-Token": token, "Origin": served.base})
+        assert r.status == 200, r.text()
+    finally:
+        ctx2.close()
+    page.locator("[data-test='menu-ac.staff.pending']").click()
+    page.wait_for_url("**/account/enterprise/staff/pending")
+    application = page.locator("[data-test=pending-table] .el-table__body tr", has_text="个人申请")
+    expect(application.locator("[data-test=pending-refuse]")).to_be_visible()
+    assert application.locator("[data-test=pending-withdraw]").count() == 0  # not the enterprise's to withdraw
+    shot(page, "ent-staff-application")
+    application.locator("[data-test=pending-confirm]").click()
+    expect(page.locator("[data-test=staff-notice]")).to_contain_text("已确认该人员的授权申请")
+    expect(page.locator("[data-test=pending-table]")).not_to_contain_text("个人申请")
+    page.locator("[data-test='menu-ac.staff']").click()
+    page.wait_for_url("**/account/enterprise/staff")
+    expect(page.locator("[data-test=staff-table]")).to_contain_text("法定代表人")
+    before = page.locator("[data-test=staff-table] .el-table__body tr").count()
+    page.locator("input[name=filter_name]").fill("何")  # fuzzy name filter (R-BIND-12's sibling on this list)
+    page.locator("[data-test=staff-search]").click()
+    expect(page.locator("[data-test=staff-table] .el-table__body tr")).to_have_count(1)
+    expect(page.locator("[data-test=staff-table]")).to_contain_text("办税员")
+    assert before > 1

@@ -27,8 +27,8 @@ def test_documented_cli_commands_exist():
     for cmd in (["serve"], ["db", "upgrade"], ["client", "create"], ["policy", "lint"], ["policy", "diff"],
                 ["policy", "reload"], ["policy", "explain"], ["dev", "outbox"], ["dev", "scan"],
                 ["events", "drain"], ["oidc", "client", "create"], ["oidc", "client", "list"],
-                ["oidc", "client", "rotate-secret"], ["oidc", "client", "delete"], ["oidc", "keys", "rotate"],
-                ["oidc", "keys", "list"]):
+                ["oidc", "client", "rotate-secret"], ["oidc", "client", "update"], ["oidc", "client", "delete"],
+                ["oidc", "keys", "rotate"], ["oidc", "keys", "list"], ["oidc", "cleanup"]):
         r = CliRunner().invoke(main, cmd + ["--help"])
         assert r.exit_code == 0, (cmd, r.output)
 

@@ -148,6 +148,24 @@ class StaffAdd(Schema):
     risk_confirmed = fields.Boolean(required=True, metadata={"description": "The tax-risk notice was confirmed"})
 
 
+class DocTypeOption(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_en = fields.String()
+
+
+class IdentityTypeOption(IdentityLabel):
+    actions = fields.List(fields.String(), metadata={"description": "What the session may do to staff of this "
+                                                                     "type (add, manage, delete, withdraw, view)"})
+    functions = fields.List(fields.Nested(FunctionView), metadata={"description": "The type's function ceiling "
+                                                                                  "here: the add form's default"})
+
+
+class StaffOptions(Schema):
+    identity_types = fields.List(fields.Nested(IdentityTypeOption))
+    doc_types = fields.List(fields.Nested(DocTypeOption))
+
+
 class StaffManage(Schema):
     functions = FunctionList(allow_none=True, metadata={"description": "New function set; null: the ceiling"})
     valid_until = fields.Date(allow_none=True, metadata={"description": "New validity end; null: long-term"})
@@ -303,6 +321,8 @@ class EntAuditLogQuery(EntLogQuery):
 
 class EntLogPage(Schema):
     total = fields.Integer()
+    identity_types = fields.List(fields.Nested(IdentityLabel),
+                                 metadata={"description": "Every identity type with its names (the filter's choices)"})
     since = fields.Float(metadata={"description": "Epoch seconds"})
     until = fields.Float(metadata={"description": "Epoch seconds"})
 
@@ -315,6 +335,8 @@ class EntLoginLogItem(Schema):
     account_type = fields.String(allow_none=True)
     name = Masked("Name")
     identity_type = fields.String(allow_none=True)
+    identity_type_name = fields.String(allow_none=True)
+    identity_type_name_en = fields.String(allow_none=True)
     outcome = fields.String(allow_none=True)
     ip = fields.String(allow_none=True)
 
@@ -323,6 +345,8 @@ class EntAuditLogItem(Schema):
     at = fields.Float()
     actor = Masked("Who (name)")
     identity_type = fields.String(allow_none=True)
+    identity_type_name = fields.String(allow_none=True)
+    identity_type_name_en = fields.String(allow_none=True)
     action = fields.String()
     target = fields.String(allow_none=True, metadata={"description": "An object id (binding:<id>, enterprise:<id>)"})
     outcome = fields.String(allow_none=True)
@@ -391,6 +415,15 @@ class Staff(MethodView):
     def post(self, body):
         """Add a staff member with a function set and validity end; pending until they confirm (R-BIND-4)."""
         return staff.add_staff(svc(), actor(), **body)
+
+
+@blp.route("/staff/options")
+class StaffOptionsRoute(MethodView):
+    @session_secured(blp)
+    @blp.response(200, StaffOptions)
+    def get(self):
+        """Identity types I may act on here, with their function ceilings; document types (R-BIND-4)."""
+        return staff.staff_options(svc(), actor())
 
 
 @blp.route(f"/staff/{ID_RULE}", parameters=[BINDING_ID])

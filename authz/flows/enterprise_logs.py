@@ -11,6 +11,7 @@ from ..errors import AuthzError, code
 from ..ids import ENT_PREFIX
 from ..masking import mask_name
 from ..models import AuditLog, Enterprise, LoginLog, Person
+from .staff import identity_label
 
 E_RANGE = code("log_range_invalid")
 ENTRIES = ("enterprise", "agent", "personal", "special", "nonresident")
@@ -36,6 +37,19 @@ def _range(svc, since: float | None, until: float | None) -> tuple[float, float]
     if lo > hi:
         raise AuthzError(E_RANGE)
     return lo, hi
+
+
+def _labels(svc, role: str | None) -> dict:
+    """The identity type's catalogue names (rules.csv `role` lines), so a log view needs no table of its own."""
+    if not role:
+        return {"identity_type_name": None, "identity_type_name_en": None}
+    out = identity_label(svc, role)
+    return {"identity_type_name": out["identity_type_name"], "identity_type_name_en": out["identity_type_name_en"]}
+
+
+def identity_types(svc) -> list[dict]:
+    """Every identity type of the catalogue with its names: the choices of the identity-type filter."""
+    return [identity_label(svc, r) for r in svc.enforcer.index.roles]
 
 
 def _page(query, page: int, per_page: int):
@@ -65,8 +79,9 @@ def login_logs(svc, actor: Actor, *, entry: str | None = None, since: float | No
     total, rows = _page(q, page, per_page)
     return {"total": total, "since": lo, "until": hi, "items": [
         {"at": r.at, "entry": r.entry, "step": r.step, "factor": r.factor, "account_type": r.account_type,
-         "name": mask_name(r.person_name), "identity_type": r.identity, "outcome": r.outcome, "ip": r.ip}
-        for r in rows]}
+         "name": mask_name(r.person_name), "identity_type": r.identity, **_labels(svc, r.identity),
+         "outcome": r.outcome, "ip": r.ip}
+        for r in rows], "identity_types": identity_types(svc)}
 
 
 def audit_log(svc, actor: Actor, *, since: float | None = None, until: float | None = None,
@@ -84,5 +99,6 @@ def audit_log(svc, actor: Actor, *, since: float | None = None, until: float | N
              .where(Person.uid.in_({r.actor for r in rows}))} if rows else {}
     return {"total": total, "since": lo, "until": hi, "items": [
         {"at": r.at, "actor": mask_name(names[r.actor]) if r.actor in names else r.actor,
-         "identity_type": r.identity, "action": r.action, "target": r.target, "outcome": r.outcome}
-        for r in rows]}
+         "identity_type": r.identity, **_labels(svc, r.identity), "action": r.action, "target": r.target,
+         "outcome": r.outcome}
+        for r in rows], "identity_types": identity_types(svc)}

@@ -365,6 +365,28 @@ def registered_person(name, doc_type, doc_number) -> Person:
     return p
 
 
+def staff_options(svc, actor: Actor) -> dict:
+    """What the staff pages may offer this session (R-BIND-4, R-BIND-9, R-BIND-14): every identity type
+    the actor may act on here (`ac.staff:<type>`, any action), in catalogue order, with the actions the
+    enforcer allows and the type's function ceiling in this enterprise (the add form's default function
+    set, R-BIND-4), and the document types a person may be named by. So a front end offers exactly what
+    the service would accept, with no table of identity types or functions of its own (issue 11)."""
+    require(svc, actor, STAFF, "view")
+    ent = enterprise_of(actor)
+    fns = svc.enforcer.index.functions
+    types = []
+    for role in svc.enforcer.index.roles:
+        fn = fns.get(staff_function(role))
+        if fn is None:
+            continue
+        acts = [a for a in fn.actions if allowed(svc, actor, fn.obj, a)]
+        if acts:
+            types.append({**identity_label(svc, role), "actions": acts,
+                          "functions": function_views(svc, ceiling(svc, role, ent))})
+    return {"identity_types": types,
+            "doc_types": [{"code": d.code, "name": d.zh, "name_en": d.en} for d in accounts.DOC_TYPES.values()]}
+
+
 # ---- pending (R-BIND-5, R-BIND-7)
 def _pending_actions(svc, actor: Actor, b: Binding) -> list[str]:
     acts = []
@@ -684,7 +706,8 @@ def my_permissions(svc, actor: Actor) -> dict:
 
 
 __all__ = [
-    "add_staff", "list_pending", "withdraw_staff", "confirm_application", "refuse_application", "list_staff",
+    "add_staff", "staff_options", "list_pending", "withdraw_staff", "confirm_application", "refuse_application",
+    "list_staff",
     "get_staff", "manage_staff", "delete_staff", "list_history", "clear_history", "assist_code",
     "set_assist_code", "sync_staff", "my_permissions",
 ]

@@ -206,6 +206,7 @@ def routes(w):
         ("GET", "/info/full", req["ent.full_info"], None, False, "E"),
         ("POST", "/info/reveal", req["ent.reveal_name"], None, False, "E"),
         ("GET", "/staff", req["list_staff"], None, False, "E"),
+        ("GET", "/staff/options", req["staff_options"], None, False, "E"),
         ("GET", f"/staff/{b.tax.id}", req["get_staff"], None, True, "E"),
         ("GET", "/pending", req["list_pending"], None, False, "E"),
         ("POST", f"/pending/{b.pending_tax.id}/withdraw", req["withdraw:tax_officer"], None, True, "E"),
@@ -328,7 +329,7 @@ def test_openapi_documents_every_enterprise_route(app):
     """Every route is in /openapi.json with a summary, the session security schemes and a documented 200."""
     spec = app.test_client().get("/openapi.json").get_json()
     paths = {p: ops for p, ops in spec["paths"].items() if p.startswith(E)}
-    assert len(paths) == 21  # 19 + the two certificate routes (R-CERT-1, api/certificates.py)
+    assert len(paths) == 22  # 20 + the two certificate routes (R-CERT-1, api/certificates.py)
     for p, ops in paths.items():
         for method, op in ops.items():
             if method == "parameters":
@@ -365,5 +366,5 @@ def test_enterprise_endpoints_conform_to_their_openapi(svc, directory):
 
         run()
         ran.append(op.label)
-    assert len(ran) == 25, ran  # 23 + the two certificate operations (R-CERT-1)
+    assert len(ran) == 26, ran  # 24 + the two certificate operations (R-CERT-1)
     assert json.dumps(ran)

@@ -63,3 +63,21 @@ def test_R_LOG_2_enterprise_audit_log_is_scoped_to_the_session_domain(svc, world
     assert len([i for i in out["items"] if i["action"] == "binding.create"]) == 3
     with pytest.raises(AuthzError):
         enterprise_logs.audit_log(svc, Actor("p-off", DOM, "tax_officer"))
+
+
+def test_R_LOG_1_identity_types_named_by_the_catalogue(svc, world):
+    """R-LOG-1 (filter by identity type, issue 11): each entry carries its identity type's catalogue names,
+    and the answer lists every identity type of the catalogue as the filter's choices, so a log view holds
+    no table of identity types of its own."""
+    a = Actor("p-legal", DOM, "legal_rep")
+    roles = svc.enforcer.index.roles
+    for out in (enterprise_logs.login_logs(svc, a), enterprise_logs.audit_log(svc, a)):
+        assert any(i["identity_type"] for i in out["items"])
+        for i in out["items"]:
+            if not i["identity_type"]:  # a step before an identity was chosen
+                assert i["identity_type_name"] is None
+                continue
+            assert i["identity_type_name"] == roles[i["identity_type"]].zh
+            assert i["identity_type_name_en"] == roles[i["identity_type"]].en
+        assert [t["identity_type"] for t in out["identity_types"]] == list(roles)
+    assert enterprise_logs.login_logs(svc, a, identity_type="tax_officer")["items"][0]["identity_type_name"] == "办税员"

@@ -251,6 +251,44 @@ def test_R_BIND_4_admin_added_only_where_rules_allow(svc, w):
     assert staff.add_staff(svc, actor(w, "legal_rep"), **kw)["state"] == "pending"
 
 
+@pytest.mark.parametrize("role", ["legal_rep", "finance_officer", "admin"])
+def test_R_BIND_4_staff_options_offer_exactly_what_add_and_manage_accept(svc, w, role):
+    """R-BIND-4 / R-BIND-9 / R-BIND-14 (the add form's choices, issue 11): the options list every identity
+    type the actor may act on, with exactly the actions rules.csv allows and the type's ceiling as the
+    default function set; each type offered for "add" is accepted by add_staff with that ceiling, and
+    each type not offered for "add" is refused."""
+    a = actor(w, role)
+    out = staff.staff_options(svc, a)
+    index = svc.enforcer.index
+    kinds = index.kinds_of("kind:ordinary")
+    offered = {t["identity_type"]: t for t in out["identity_types"]}
+    for r in index.roles:
+        fn = index.functions.get(f"ac.staff:{r}")
+        expected = [x for x in (fn.actions if fn else ()) if rules_allow(svc, role, w.dom["E"], [(fn.obj, x)])]
+        assert offered.get(r, {}).get("actions", []) == expected, r
+    assert "add" in offered["tax_officer"]["actions"]  # not vacuous: something to add
+    assert offered["legal_rep"]["actions"] == ["view"]  # R-BIND-1: never added or deleted here
+    for i, (r, t) in enumerate(offered.items()):
+        assert [f["function"] for f in t["functions"]] == sorted(index.ceiling(r, kinds))
+        kw = dict(name="岳不群英", doc_type="resident_id", doc_number="360102198809099997", identity_type=r,
+                  functions=[f["function"] for f in t["functions"]], risk_confirmed=True)
+        if "add" in t["actions"]:
+            assert staff.add_staff(svc, a, **kw)["state"] == "pending"
+        else:
+            with pytest.raises(AuthzError) as e:
+                staff.add_staff(svc, a, **kw)
+            assert codes(e) == "forbidden"
+    assert {d["code"] for d in out["doc_types"]} >= {"resident_id"}
+    assert_no_leak(w, out)
+
+
+def test_R_BIND_14_staff_options_refused_outside_the_staff_module(svc, w):
+    """R-BIND-14: a tax officer (own permission detail only) gets no staff options."""
+    with pytest.raises(AuthzError) as e:
+        staff.staff_options(svc, actor(w, "tax_officer"))
+    assert codes(e) == "forbidden"
+
+
 # ---- R-BIND-5 pending list and withdraw
 def test_R_BIND_5_pending_list_with_permission_view_and_filters(svc, w):
     """R-BIND-5 / R-BIND-8: the pending list shows each entry's permission view; filters by identity type
@@ -587,6 +625,7 @@ def _flows():
         ("refuse_application", "E", [("ac.staff.applications", "refuse"), ("ac.staff:tax_officer", "add")],
          lambda svc, a, w: staff.refuse_application(svc, a, w.b.app_tax.id), True),
         ("list_staff", "E", [("ac.staff", "view")], lambda svc, a, w: staff.list_staff(svc, a), False),
+        ("staff_options", "E", [("ac.staff", "view")], lambda svc, a, w: staff.staff_options(svc, a), False),
         ("get_staff", "E", [("ac.staff", "view")], lambda svc, a, w: staff.get_staff(svc, a, w.b.tax.id), True),
     ]
     targets = {"tax_officer": "tax", "invoice_officer": "inv", "admin": "admin", "legal_rep": "legal",

@@ -125,6 +125,109 @@ export interface OutboxMessage {
   sent_at: number
 }
 
+/** A catalogue function as the enterprise account centre labels it (the permission view). */
+export interface FunctionView {
+  function: string
+  name: string
+  name_en: string
+  group: string
+}
+
+/** Enterprise basic information, masked (R-ENT-1, R-MASK-1); `scope: 'full'` adds tax info (R-ENT-2). */
+export interface EnterpriseInfo {
+  uscc: string
+  name: string
+  legal_rep_name: string
+  kind: string
+  realname_status: string | null
+  tax_authority: string | null
+  province: string | null
+  my_realname_level: number | null
+  current_identity: IdentityLabel & { current: boolean }
+  other_identities: Array<IdentityLabel & { current: boolean }>
+  main_personnel: Array<IdentityLabel & { name: string; doc_type: string; doc_number: string; phone: string | null }>
+  scope: 'basic' | 'full'
+  tax_info?: Record<string, unknown>
+  not_provided?: string[]
+}
+
+export interface IdentityLabel {
+  identity_type: string
+  identity_type_name: string
+  identity_type_name_en: string
+}
+
+/** One binding (staff entry) as the enterprise sees it; `actions` are what this session may do to it. */
+export interface StaffEntry extends IdentityLabel {
+  id: number
+  version: number
+  name: string
+  doc_type: string
+  doc_number: string
+  sub_identity: boolean
+  state: string
+  status: string
+  valid_until: string | null
+  long_term: boolean
+  functions: FunctionView[]
+  origin: string
+  initiated_by: string
+  assist_code: boolean
+  created_at: number | null
+  decided_at: number | null
+  actions: string[]
+}
+
+export interface StaffPage {
+  items: StaffEntry[]
+  total: number
+  limit: number
+  offset: number
+}
+
+/** What the staff pages may offer: identity types with allowed actions and ceilings, document types. */
+export interface StaffOptions {
+  identity_types: Array<IdentityLabel & { actions: string[]; functions: FunctionView[] }>
+  doc_types: Array<{ code: string; name: string; name_en: string }>
+}
+
+export interface StaffAdd {
+  name: string
+  doc_type: string
+  doc_number: string
+  identity_type: string
+  functions: string[]
+  valid_until: string | null
+  risk_confirmed: boolean
+}
+
+export type StaffQuery = Record<string, string | number | undefined>
+
+/** What the current identity holds in this enterprise (R-BIND-14). */
+export interface MyPermissions extends IdentityLabel {
+  grants: Array<IdentityLabel & { source: string; live: boolean; valid_until: string | null; long_term: boolean;
+    functions: FunctionView[] }>
+}
+
+interface LogPage {
+  total: number
+  /** epoch seconds of the range shown (default: the last month) */
+  since: number
+  until: number
+  identity_types: IdentityLabel[]
+}
+
+export interface LoginLogPage extends LogPage {
+  items: Array<{ at: number; entry: string; step: string | null; factor: string | null; account_type: string | null;
+    name: string; identity_type: string | null; identity_type_name: string | null; identity_type_name_en: string | null;
+    outcome: string | null; ip: string | null }>
+}
+
+export interface AuditLogPage extends LogPage {
+  items: Array<{ at: number; actor: string; identity_type: string | null; identity_type_name: string | null;
+    identity_type_name_en: string | null; action: string; target: string | null; outcome: string | null }>
+}
+
 const flowPath = (flow: string) => `/auth/login/${encodeURIComponent(flow)}`
 
 export const auth = {
@@ -162,6 +265,30 @@ export interface DevScan {
   face_ok: boolean
   uscc?: string
   identity_type?: string
+}
+
+const E = '/account/enterprise'
+
+export const enterprise = {
+  info: () => request<EnterpriseInfo>('GET', `${E}/info`),
+  fullInfo: () => request<EnterpriseInfo>('GET', `${E}/info/full`),
+  /** The full taxpayer name (the "eye" icon); the service writes the reveal to the audit log (R-MASK-1). */
+  reveal: () => request<{ name: string }>('POST', `${E}/info/reveal`),
+  staffOptions: () => request<StaffOptions>('GET', `${E}/staff/options`),
+  staff: (query: StaffQuery) => request<StaffPage>('GET', `${E}/staff`, undefined, { query }),
+  addStaff: (body: StaffAdd) => request<StaffEntry>('POST', `${E}/staff`, body),
+  manageStaff: (id: number, body: { functions: string[]; valid_until: string | null; version: number }) =>
+    request<StaffEntry>('PATCH', `${E}/staff/${id}`, body),
+  deleteStaff: (id: number) => request<StaffEntry>('DELETE', `${E}/staff/${id}`),
+  pending: (query: StaffQuery) => request<StaffPage>('GET', `${E}/pending`, undefined, { query }),
+  withdraw: (id: number) => request<StaffEntry>('POST', `${E}/pending/${id}/withdraw`),
+  confirmApplication: (id: number) => request<StaffEntry>('POST', `${E}/applications/${id}/confirm`, {}),
+  refuseApplication: (id: number) => request<StaffEntry>('POST', `${E}/applications/${id}/refuse`),
+  history: (query: StaffQuery) => request<StaffPage>('GET', `${E}/history`, undefined, { query }),
+  clearHistory: (ids: number[]) => request<{ cleared: number }>('POST', `${E}/history/clear`, { ids }),
+  myPermissions: () => request<MyPermissions>('GET', `${E}/my-permissions`),
+  loginLogs: (query: StaffQuery) => request<LoginLogPage>('GET', `${E}/logs/login`, undefined, { query }),
+  auditLog: (query: StaffQuery) => request<AuditLogPage>('GET', `${E}/logs/audit`, undefined, { query }),
 }
 
 export const dev = {

@@ -429,11 +429,42 @@ LOGIN_COLUMNS = ("id", "at", "entry", "account_type", "step", "factor", "person"
                  "uscc_masked", "ip", "outcome")
 
 
+_ID_NUMBER_RE = re.compile(r"^[0-9]{15}$|^[0-9]{17}[0-9X]$")  # a resident ID number (15 or 18)
+_USCC_OR_CODE_RE = re.compile(r"^[0-9A-Z]{15,20}$")  # a USCC, taxpayer id or non-resident code
+_PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+
+
+def mask_value(value):
+    """What a writer put in an audit row, as the helpdesk may see it: every string that is a resident ID
+    number, a phone, or a USCC / taxpayer code is masked, inside lists and objects too (writers mask what
+    they know is personal; this catches what they did not, e.g. an agency's USCC)."""
+    if isinstance(value, str):
+        if _PHONE_RE.fullmatch(value):
+            return mask_phone(value)
+        if _ID_NUMBER_RE.fullmatch(value):
+            return mask_doc(value)
+        if _USCC_OR_CODE_RE.fullmatch(value):
+            return mask_uscc(value)
+        return value
+    if isinstance(value, list):
+        return [mask_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    return value
+
+
+def _target_view(target: str) -> str:
+    """An audit target with the identifier after its kind masked like a value (enterprise:<USCC>)."""
+    kind, sep, ident = target.partition(":")
+    return kind + sep + mask_value(ident) if sep else mask_value(target)
+
+
 def _audit_row(r: AuditLog, names: dict[str, str]) -> dict:
     return {"id": r.id, "at": rfc3339(r.at), "actor": r.actor,
             "actor_name_masked": mask_name(names[r.actor]) if r.actor in names else None,
-            "identity": r.identity, "domain_masked": _domain_view(r.domain), "action": r.action, "target": r.target,
-            "outcome": r.outcome, "request_id": r.request_id, "detail": r.detail}
+            "identity": r.identity, "domain_masked": _domain_view(r.domain), "action": r.action,
+            "target": _target_view(r.target), "outcome": r.outcome, "request_id": r.request_id,
+            "detail": mask_value(r.detail)}
 
 
 def _login_row(r: LoginLog) -> dict:

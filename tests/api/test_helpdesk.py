@@ -268,6 +268,24 @@ def test_R_LOG_2_audit_and_login_search_filter_and_page(svc, world, http, keys):
     assert row.target == f"enterprise:{USCC}" and row.detail["filters"]["action"] == "staff"
 
 
+def test_R_MASK_1_audit_rows_are_masked_in_search_and_export(svc, world, http, keys):
+    """R-MASK-1, issue 13 helpdesk: what writers left unmasked in an audit row (an enterprise:<USCC> target,
+    an agency's USCC, a phone or ID number in the detail) is masked in the search answer and the export."""
+    AuditLog.create(at=svc.clock.time() - 5, actor="service:integration", action="agreement.file",
+                    target=f"enterprise:{USCC}", domain=f"ent:{USCC}", request_id="r-x",
+                    detail={"agency": "91360100MA35AGENCY", "agents": ["p-agent"], "nested": {"phone": "13800000005"},
+                            "doc": LEGAL_DOC, "level": 5})
+    page = http.get("/api/v1/helpdesk/audit", query_string={"action": "agreement"}, headers=hdr(keys["helpdesk"]))
+    exported = http.get("/api/v1/helpdesk/export/audit", query_string={"action": "agreement", "format": "jsonl"},
+                        headers=hdr(keys["helpdesk_export"]))
+    for text in (page.get_data(as_text=True), exported.get_data(as_text=True)):
+        for full in (USCC, "91360100MA35AGENCY", "13800000005", LEGAL_DOC):
+            assert full not in text, full
+    row = page.get_json()["items"][0]
+    assert row["target"] == "enterprise:9136**********GIN1" and row["detail"]["agents"] == ["p-agent"]
+    assert row["detail"]["nested"]["phone"] == "138****0005" and row["detail"]["level"] == 5
+
+
 def _chunks(resp) -> list[str]:
     return [c.decode() if isinstance(c, bytes) else c for c in resp.response]
 

@@ -30,13 +30,15 @@ from typing import Iterable, Iterator
 
 from peewee import JOIN
 
-from . import audit, sessions, verification
+from . import audit, bindings, sessions, verification
 from .accounts import normalise_doc_number
 from .clock import month_before, start_of_day_epoch
 from .errors import AuthzError, code
+from .flows.staff import primary_documents
 from .ids import ENT_PREFIX, PERSON_UID_RE, USCC_RE, enterprise_domain, person_domain
 from .masking import STAR, mask_doc, mask_email, mask_enterprise_name, mask_name, mask_phone, mask_uscc
 from .models import AuditLog, Binding, Document, Enterprise, LoginLog, LoginSession, Person, Phone
+from .vocab import ENTRIES
 
 E_OPERATOR = code("operator_required")
 E_RANGE = code("log_range_invalid")
@@ -46,10 +48,10 @@ LOOKUPS = ("document", "phone", "username")
 LOOKUP_RE = re.compile(r"^[0-9A-Za-z()\-]{5,40}$")  # what a document number, phone or username is made of
 ACTION_RE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 TOKEN_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-LIVE_STATES = ("pending", "active")
-HISTORY_STATES = ("deleted", "withdrawn", "refused", "ended")
+LIVE_STATES = tuple(s.value for s in bindings.LIVE)  # pending, active
+HISTORY_STATES = tuple(s.value for s in bindings.HISTORY)  # deleted, withdrawn, refused, ended (R-BIND-12)
 BINDING_VIEWS = {"live": LIVE_STATES, "history": HISTORY_STATES, "all": LIVE_STATES + HISTORY_STATES}
-LOGIN_ENTRIES = ("enterprise", "agent", "personal", "special", "nonresident")
+LOGIN_ENTRIES = ENTRIES
 LOGIN_STEPS = ("password", "factor", "identity", "qr", "certificate", "signature")  # loginlog.record's callers
 MAX_LIMIT = 200
 MAX_OFFSET = 10_000  # deeper than this: export (a deep OFFSET re-reads every row before it)
@@ -318,20 +320,11 @@ def enterprise_bindings(svc, op: Operator, uscc: str, *, view: str = "all", stat
         q = q.where(Binding.role == identity_type)
     total = q.count()
     rows = list(q.order_by(Binding.updated_at.desc(), Binding.id.desc()).limit(limit).offset(offset))
-    docs = _primary_documents(r.person_id for r in rows)
+    docs = primary_documents(r.person_id for r in rows)
     _audit(svc, op, "bindings.view", target=f"enterprise:{uscc}", domain=enterprise_domain(uscc), view=view,
            state=state, identity_type=identity_type, total=total)
     return {"total": total, "limit": limit, "offset": offset,
             "items": [binding_view(b, docs.get(b.person_id)) for b in rows]}
-
-
-def _primary_documents(person_ids: Iterable[int]) -> dict[int, Document]:
-    ids = sorted(set(person_ids))
-    out: dict[int, Document] = {}
-    if ids:
-        for d in Document.select().where(Document.person.in_(ids)).order_by(Document.primary.desc(), Document.id):
-            out.setdefault(d.person_id, d)
-    return out
 
 
 # ---- the audit and login logs: one filter set, searched (paged) or exported (streamed)

@@ -33,6 +33,7 @@ from peewee import JOIN
 from . import audit, bindings, sessions, verification
 from .accounts import normalise_doc_number
 from .clock import month_before, start_of_day_epoch
+from .db import database
 from .errors import AuthzError, code
 from .flows.staff import primary_documents
 from .ids import ENT_PREFIX, PERSON_UID_RE, USCC_RE, enterprise_domain, person_domain
@@ -197,9 +198,10 @@ def unlock(svc, op: Operator, uid: str, *, methods: Iterable[str] | None = None,
     person = _person(svc, op, uid, "lockout.unlock")
     reason = _reason(reason)
     chosen = tuple(methods) if methods else None
-    lifted = verification.unlock(svc, person.uid, chosen)
-    _audit(svc, op, "lockout.unlock", target=f"person:{uid}", domain=person_domain(uid), reason=reason,
-           methods=list(chosen or ()) or "all", lifted=lifted)
+    with database.atomic():  # the database record of the locks and the audit row commit together
+        lifted = verification.unlock(svc, person.uid, chosen)
+        _audit(svc, op, "lockout.unlock", target=f"person:{uid}", domain=person_domain(uid), reason=reason,
+               methods=list(chosen or ()) or "all", lifted=lifted)
     return {**_lock_view(person, verification.lockout_state(svc, person.uid)), "unlocked": lifted}
 
 
@@ -244,9 +246,10 @@ def end_session(svc, op: Operator, uid: str, handle: str, *, reason: str) -> dic
         _audit(svc, op, "sessions.end", target=f"person:{uid}", domain=person_domain(uid), outcome="not_found",
                handle=handle, reason=reason)
         raise AuthzError("not_found")
-    ended = sessions.end(svc, row, END_REASON)
-    _audit(svc, op, "sessions.end", target=f"person:{uid}", domain=person_domain(uid), reason=reason,
-           handle=handle, ended=int(ended))
+    with database.atomic():
+        ended = sessions.end(svc, row, END_REASON)
+        _audit(svc, op, "sessions.end", target=f"person:{uid}", domain=person_domain(uid), reason=reason,
+               handle=handle, ended=int(ended))
     return {"person": uid, "ended": int(ended)}
 
 
@@ -254,8 +257,9 @@ def end_all_sessions(svc, op: Operator, uid: str, *, reason: str) -> dict:
     """End every open session of the person."""
     person = _person(svc, op, uid, "sessions.end_all")
     reason = _reason(reason)
-    n = sessions.end_all_for_person(svc, person, END_REASON)
-    _audit(svc, op, "sessions.end_all", target=f"person:{uid}", domain=person_domain(uid), reason=reason, ended=n)
+    with database.atomic():
+        n = sessions.end_all_for_person(svc, person, END_REASON)
+        _audit(svc, op, "sessions.end_all", target=f"person:{uid}", domain=person_domain(uid), reason=reason, ended=n)
     return {"person": uid, "ended": n}
 
 

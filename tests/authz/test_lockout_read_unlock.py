@@ -62,3 +62,26 @@ def test_R_LOGIN_11_helpdesk_unlock_lets_the_real_login_check_run_again(svc, wor
     with pytest.raises(AuthzError) as bad:
         verification.unlock(svc, person.uid, ("fingerprint",))
     assert bad.value.code == "validation_failed"
+
+
+def test_R_LOGIN_11_a_helpdesk_unlock_is_audited_or_not_done(svc, world, monkeypatch):
+    """R-LOGIN-11, R-LOG-2 (issue 13 helpdesk): the unlock and its audit row commit together: when the audit
+    row cannot be written, the lock stays (the database backend's record of it is rolled back)."""
+    from authz import helpdesk
+    from authz.models import AuditLog
+    person = world["plain"]
+    for _ in range(5):
+        with pytest.raises(AuthzError):
+            verification.verify(svc, purpose="login", factor_name="password", offered=("password",),
+                                person=person, secret="Wrong@2026x")
+    op = helpdesk.Operator.of("desk-tool", "desk-07")
+
+    def broken(**row):
+        raise RuntimeError("audit store full")
+    monkeypatch.setattr(AuditLog, "create", broken)
+    with pytest.raises(RuntimeError):
+        helpdesk.unlock(svc, op, person.uid, reason="ticket 9")
+    assert {s.method: s for s in verification.lockout_state(svc, person.uid)}["password"].locked_until
+    monkeypatch.undo()
+    assert helpdesk.unlock(svc, op, person.uid, reason="ticket 9")["unlocked"] == ["password"]
+    assert AuditLog.get(AuditLog.action == "helpdesk.lockout.unlock").detail["operator"] == "desk-07"

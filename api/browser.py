@@ -46,12 +46,16 @@ def _svc():
     return current_app.extensions["authz"]
 
 
+_SESSION_COOKIE = {True: "__Host-authz_session", False: "authz_session"}  # by AUTHZ_COOKIE_SECURE
+_BROWSER_COOKIE = {True: "__Host-authz_browser", False: "authz_browser"}
+
+
 def session_cookie() -> str:
-    return ("__Host-" if _svc().settings.cookie_secure else "") + "authz_session"
+    return _SESSION_COOKIE[_svc().settings.cookie_secure]
 
 
 def browser_cookie() -> str:
-    return ("__Host-" if _svc().settings.cookie_secure else "") + "authz_browser"
+    return _BROWSER_COOKIE[_svc().settings.cookie_secure]
 
 
 def token_for(holder: str) -> str:
@@ -75,20 +79,24 @@ def _refuse(reason: str):
 
 def protect() -> None:
     """A before_request hook: sets the request's flow holder, then refuses cross-site unsafe requests."""
-    g.flow_holder = flows.Holder(request.cookies.get(browser_cookie()))
-    g.flow_holder_token = flows.HOLDER.set(g.flow_holder)
-    if request.method in SAFE_METHODS or request.path in CLIENT_AUTHENTICATED:
+    req, ctx = request._get_current_object(), g._get_current_object()  # (once: each proxy access costs)
+    secure = _svc().settings.cookie_secure
+    cookies = req.cookies
+    holder = cookies.get(_BROWSER_COOKIE[secure])
+    ctx.flow_holder = flows.Holder(holder)
+    ctx.flow_holder_token = flows.HOLDER.set(ctx.flow_holder)
+    if req.method in SAFE_METHODS or req.path in CLIENT_AUTHENTICATED:
         return
-    origin = request.headers.get("Origin")
+    headers = req.headers
+    origin = headers.get("Origin")
     if origin is not None:
         if not _origin_allowed(origin.rstrip("/")):
             _refuse("the request comes from another site (Origin)")
-    elif request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+    elif headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         _refuse("the request comes from another site (Sec-Fetch-Site)")
-    if "Authorization" in request.headers:
+    if "Authorization" in headers:
         return  # a bearer caller (app, service): no ambient credential a foreign page could use
-    holder = request.cookies.get(browser_cookie())
-    if not holder and not request.cookies.get(session_cookie()):
+    if not holder and not cookies.get(_SESSION_COOKIE[secure]):
         return  # no cookie of ours: nothing a forged request could ride on
     sent = request.headers.get(TOKEN_HEADER, "")
     if not flows.Holder.valid(holder) or not hmac.compare_digest(sent.encode(), token_for(holder).encode()):

@@ -12,6 +12,7 @@ from .errors import language
 from .security import authenticate_service
 
 blp = Blueprint("checks", __name__, url_prefix="/api/v1", description="Authorization checks (service-authenticated)")
+blp.ARGUMENTS_PARSER = s.FlatJsonParser()  # the decision endpoints' bodies: FlatSchema's fast path
 blp.before_request(authenticate_service("check"))
 SECURED = {"security": [{"serviceKey": []}]}
 

@@ -28,10 +28,15 @@ REREAD_WINDOW = 256
 _INSERT: dict[str, str] = {}  # the change_log INSERT by parameter style, built once
 
 
-def record(kind: str, key: str = "", at: float | None = None) -> None:
+def record(kind: str, key: str = "", at: float | None = None, *, announce: bool = True) -> None:
     """Append a change (call inside the writer's transaction); the thread then owes the same-host change
-    signal an announcement once the work has committed (Service.announce, authz.change_signal)."""
-    change_signal.note()
+    signal an announcement once the work has committed (Service.announce, authz.change_signal).
+
+    announce=False for hints that make no answer stale (a session opened: warm its grants, issue 14):
+    followers read them at their next poll or Redis wake-up, and no request elsewhere on this host is made
+    to read the change log before deciding because of them."""
+    if announce:
+        change_signal.note()
     # ChangeLog.create(kind=..., key=..., at=...) without peewee building the same INSERT every time
     # (and without RETURNING the id nobody reads): this runs in every write that changes an answer.
     param = database.obj.param
@@ -49,6 +54,7 @@ class ChangeFeed:
     def __init__(self, poll_ms: int = 50, notifier=None):
         self.poll_s = max(0.005, poll_ms / 1000)
         self.listeners: list[Listener] = []
+        self.idle_tasks: list[Callable[[], object]] = []  # run by the follower thread only, after its polls
         self.notifier = notifier  # optional: has .publish() and .wait(timeout) (Redis pub/sub)
         self._last = 0
         self._seen: dict[int, None] = {}
@@ -58,6 +64,19 @@ class ChangeFeed:
 
     def subscribe(self, fn: Listener) -> None:
         self.listeners.append(fn)
+
+    def after_polls(self, fn: Callable[[], object]) -> None:
+        """Run `fn` on the follower thread after each of its polls: work a change asks for that must not
+        run on a request's thread (a request catching up with `poll` delivers changes but runs none of
+        these), such as reading the grants of sessions opened elsewhere (Enforcer.warm_pending)."""
+        self.idle_tasks.append(fn)
+
+    def _run_idle_tasks(self) -> None:
+        for fn in self.idle_tasks:
+            try:
+                fn()
+            except Exception as exc:  # a warm-up failing costs a later cache miss, nothing else
+                log.warning("change feed task failed (will retry at the next poll): %s", exc)
 
     def start_from_now(self) -> None:
         """Skip history: only changes after this moment are delivered."""
@@ -99,6 +118,7 @@ class ChangeFeed:
         while not self._stop.is_set():
             try:
                 self.poll()
+                self._run_idle_tasks()
             except Exception as exc:
                 log.warning("change feed poll failed (will retry): %s", exc)
                 try:
@@ -123,6 +143,7 @@ class ChangeFeed:
                 return
             try:
                 if self.poll():
+                    self._run_idle_tasks()
                     return
             except Exception as exc:
                 log.warning("change feed poll failed (will retry): %s", exc)

@@ -48,6 +48,7 @@ class Settings:
     grant_cache_size: int = 200_000  # (person, domain) entries kept in memory per worker
     domain_cache_size: int = 200_000
     change_poll_ms: int = 50  # how often a worker looks at the change log for other workers' writes
+    warm_start_sessions: int = 10_000  # at start, read the grants of this many recent live sessions (0: off)
     change_signal_path: str = ""  # same-host change counter file ("" beside the SQLite file / in the temp dir; "off")
     batch_limit: int = 200
     max_body_kib: int = 1024  # a larger request body is refused with 413 before anything reads it
@@ -201,6 +202,7 @@ def _parse(name: str, raw: str, kind: type) -> tuple[object, str | None]:
 # integer settings: (lowest, highest) allowed
 RANGES: dict[str, tuple[int, int]] = {
     "grant_cache_size": (1, 100_000_000), "domain_cache_size": (1, 100_000_000), "change_poll_ms": (1, 600_000),
+    "warm_start_sessions": (0, 1_000_000),
     "batch_limit": (1, 10_000), "max_body_kib": (1, 1_048_576), "session_idle_minutes": (1, 1440),
     "session_absolute_hours": (1, 168), "lockout_minutes": (1, 10_080), "trusted_proxies": (0, 10),
     "password_min_length": (6, 128), "password_max_length": (6, 128), "password_min_classes": (1, 4),

@@ -23,16 +23,20 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import casbin
 
+from . import metrics
 from . import policy as pol
 from .casbin_adapter import Filter, PeeweeAdapter
 from .clock import Clock
 from .grants import FIELDS, DomainStore, Grant, GrantStore, function_bit
 from .ids import ENT_PREFIX, PERSON_PREFIX
+
+WARM_BACKLOG = 50_000  # warm hints kept while the follower catches up (older ones are dropped: a later miss)
 
 
 @dataclass
@@ -69,6 +73,9 @@ class Enforcer:
         self.clock = clock
         self._reload_lock = threading.Lock()
         self._table: tuple = (None, {})
+        # (subject, domain) pairs of sessions opened by other workers, read by the change-feed thread
+        # (`warm_pending`); bounded so a flood of logins cannot grow it without limit
+        self._to_warm: deque = deque(maxlen=WARM_BACKLOG)
         model_errors = pol.check_model(model_path)
         if model_errors:
             raise pol.PolicyInvalid(model_errors)
@@ -166,6 +173,26 @@ class Enforcer:
         """Warm the grant cache for these (subject, domain) pairs in bulk; returns how many were read."""
         return self.grants.prefetch(pairs)
 
+    def warm(self, pairs, source: str) -> int:
+        """Read these pairs' grants now, ahead of their first decision (issue 14); returns how many were
+        read from the database (cached pairs cost nothing). `source`: session (opened elsewhere) | start."""
+        n = self.grants.warm(pairs)
+        if n:
+            metrics.inc("authz_grants_warmed_total", n, source=source)
+        return n
+
+    def warm_pending(self) -> int:
+        """Warm the pairs that `warm` hints from the change feed asked for (the follower thread runs this
+        after each poll, never a request's thread)."""
+        pairs = []
+        q = self._to_warm
+        while q:
+            try:
+                pairs.append(q.popleft())
+            except IndexError:
+                break
+        return self.warm(dict.fromkeys(pairs), "session") if pairs else 0
+
     def explain(self, subject: str, domain: str, obj: str, act: str, role: str | None = None) -> Explanation:
         """The decision with the rule that allowed it, or the reason none did."""
         allowed = self.can(subject, domain, obj, act, role)
@@ -231,6 +258,10 @@ class Enforcer:
         elif kind == "domain":
             self.domains.invalidate(key or None)
             self.grants.invalidate(None, key or None)
+        elif kind == "warm":  # a session opened in this pair somewhere: read it ahead (warm_pending)
+            subject, _, domain = key.partition("|")
+            if subject and domain:
+                self._to_warm.append((subject, domain))
         elif kind == "policy":
             from .policystore import load_current
             current = load_current()

@@ -316,7 +316,8 @@ class GrantStore:
 
     def __init__(self, capacity: int = 200_000):
         self.cache = LRU(capacity)
-        self.loads = 0
+        self.loads = 0  # pairs read because a decision missed the cache
+        self.warmed = 0  # pairs read ahead of any decision (`warm`)
         self._empty: dict[str | None, tuple] = {None: _NO_DOMAIN}
 
     def _sql(self, text: str) -> str:
@@ -331,6 +332,7 @@ class GrantStore:
             hit = data[key]
         except KeyError:
             gen = cache.gen
+            self.loads += 1
             found = self.fetch(subject, domain)
             cache.put(key, found, gen)
             return found
@@ -346,6 +348,7 @@ class GrantStore:
 
     def load(self, subject: str, domain: str) -> tuple[Grant, ...]:
         """Read grants from the database, bypassing the cache."""
+        self.loads += 1
         return entry_grants(self.fetch(subject, domain))
 
     def _shared_empty(self, kind: str | None) -> tuple:
@@ -355,8 +358,8 @@ class GrantStore:
         return e
 
     def fetch(self, subject: str, domain: str) -> tuple:
-        """The entry for the pair from the database in one round trip, bypassing the cache."""
-        self.loads += 1
+        """The entry for the pair from the database in one round trip, bypassing the cache (and uncounted:
+        the callers count it as a miss or as read ahead)."""
         db = database.obj
         if domain.startswith(PERSON_PREFIX):
             if domain[len(PERSON_PREFIX):] != subject:
@@ -384,10 +387,11 @@ class GrantStore:
             return self._shared_empty(kind)
         return (kind, *out)
 
-    def prefetch(self, pairs) -> int:
+    def prefetch(self, pairs, *, ahead: bool = False) -> int:
         """Read every uncached (subject, enterprise domain) pair of `pairs` into the cache with one query
         per PREFETCH_CHUNK pairs, where queries cost a network round trip (PostgreSQL); elsewhere a no-op
-        (misses are read one by one as they come). Returns how many pairs were read."""
+        (misses are read one by one as they come). Returns how many pairs were read, counted as misses
+        (`loads`), or as read ahead (`warmed`) with ahead=True."""
         db = database.obj
         if not isinstance(db, pw.PostgresqlDatabase):
             return 0
@@ -410,10 +414,30 @@ class GrantStore:
                 found = _pg_execute(db, params, _PG_MANY_PREPARE, _PG_MANY_EXECUTE)
             for s, d, *row in found:
                 rows[s + SEP + d].append(row)
-            self.loads += len(chunk)
+            if ahead:
+                self.warmed += len(chunk)
+            else:
+                self.loads += len(chunk)
             for key, r in rows.items():
                 self.cache.put(key, self._entry_of(r), gen)
         return len(items)
+
+    def warm(self, pairs) -> int:
+        """Read every uncached pair of `pairs` into the cache (sessions opened, a worker starting: issue
+        14): in bulk where a query is a network round trip (`prefetch`), one by one otherwise. Returns how
+        many pairs were read from the database. They count in `warmed`, not in `loads` (the misses of
+        decisions: what the cache-hit ratio is about)."""
+        pairs = list(pairs)
+        read = self.prefetch(pairs, ahead=True)
+        cache = self.cache
+        for subject, domain in pairs:
+            key = _key(subject, domain)
+            if key not in cache._data:
+                gen = cache.gen
+                cache.put(key, self.fetch(subject, domain), gen)
+                self.warmed += 1
+                read += 1
+        return read
 
     def _ent_rows(self, db, subject: str, domain: str, uscc: str) -> list:
         with __exception_wrapper__:

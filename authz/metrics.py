@@ -30,6 +30,8 @@ METRICS: dict[str, tuple] = {
     "authz_decision_seconds": ("histogram", "Time of one check or one batch decision, beyond HTTP",
                                ("call",), DECISION_BUCKETS),
     "authz_grant_loads_total": ("counter", "Grant cache misses: (person, domain) pairs read from the database", ()),
+    "authz_grants_warmed_total": ("counter", "(person, domain) pairs read ahead of any decision: sessions opened "
+                                  "on other workers, the newest sessions at a worker's start", ("source",)),
     "authz_logins_total": ("counter", "Login attempts by entry, step and outcome (ok or the error code)",
                            ("entry", "step", "outcome")),
     "authz_lockouts_total": ("counter", "Methods locked after the failure limit (R-LOGIN-11)", ("method",)),

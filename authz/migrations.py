@@ -79,6 +79,8 @@ STEPS: list[Step] = [
     (7, "OpenID Connect provider: clients, signing keys, consents, codes, tokens; session factors", _oidc),
     (8, "audit rows name the request that wrote them", lambda db: add_column(db, models.AuditLog, "request_id")),
     (9, "policy history", _policy_history),
+    (10, "sessions by creation time (a starting worker warms the newest)",
+     lambda db: db.execute_sql("CREATE INDEX IF NOT EXISTS login_session_created_at ON login_session (created_at)")),
 ]
 
 

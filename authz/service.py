@@ -5,6 +5,7 @@ The Flask app, the CLI and the tests all build a `Service`; nothing else constru
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from . import change_signal, clients, migrations, policystore
@@ -35,6 +36,8 @@ class Service:
         self.signal: change_signal.ChangeSignal | None = None
         self._signal_seen = 0
         self.started_at = time.time()
+        self._warm_thread: threading.Thread | None = None
+        self.warm_start: dict | None = None  # what warm_from_sessions did at start, once it has run
 
     def start(self, *, upgrade: bool = True, follow: bool = True) -> "Service":
         """Migrate (optionally), load the policy in force and start following other workers' changes."""
@@ -53,13 +56,52 @@ class Service:
             self.feed = ChangeFeed(self.settings.change_poll_ms, notifier=notifier)
             self.feed.subscribe(self.enforcer.on_change)
             self.feed.subscribe(clients.KEYS.on_change)
+            self.feed.after_polls(self.enforcer.warm_pending)
             self.signal = change_signal.open_signal(self.settings.change_signal_path, self.settings.database_url)
             if self.signal is not None:
                 self._signal_seen = self.signal.value()
             self.feed.start_from_now()
         if follow:
             self.feed.start()
+            if self.settings.warm_start_sessions:
+                self._warm_thread = threading.Thread(target=self._warm_start, name="authz-warm-start", daemon=True)
+                self._warm_thread.start()
         return self
+
+    def _warm_start(self) -> None:
+        try:
+            self.warm_from_sessions()
+        except Exception as exc:  # only a head start lost: the first checks read the database as they come
+            log.warning("grant cache warm-up at start failed: %s", exc)
+
+    def warm_from_sessions(self) -> dict:
+        """A worker starting (a restart, a deploy): read the grants of the pairs of the newest live
+        sessions (at most AUTHZ_WARM_START_SESSIONS), on a thread of its own so readiness never waits for
+        it (issue 14). Returns what it did, also logged."""
+        from .models import LoginSession, Person
+        t0 = time.perf_counter()
+        st = self.settings
+        now = self.clock.time()
+        with self.db.connection_context():
+            rows = (LoginSession.select(Person.uid, LoginSession.domain).join(Person)
+                    .where(LoginSession.ended_at.is_null()
+                           & (LoginSession.last_seen_at > now - st.session_idle_minutes * 60)
+                           & (LoginSession.login_at > now - st.session_absolute_hours * 3600))
+                    .order_by(LoginSession.created_at.desc()).limit(st.warm_start_sessions).tuples())
+            pairs = list(dict.fromkeys((uid, domain) for uid, domain in rows))
+            read = self.enforcer.warm(pairs, "start")
+        out = {"sessions": len(pairs), "read": read, "ms": round((time.perf_counter() - t0) * 1000, 1)}
+        log.info("grant cache warmed from recent sessions: %(sessions)d pairs, %(read)d read, %(ms).1f ms", out)
+        self.warm_start = out
+        return out
+
+    def session_opened(self, person_uid: str, domain: str) -> None:
+        """A session now acts as this person in this domain (login, identity switch): every other worker
+        and instance reads the pair's grants ahead of the first check of that session (issue 14). Only a
+        hint (it makes no cached answer stale), so the same-host change signal is not bumped for it."""
+        record("warm", f"{person_uid}|{domain}", self.clock.time(), announce=False)
+        if self.feed is not None:
+            self.feed.publish()
 
     def changed(self, kind: str, key: str = "") -> None:
         """Record a write for every worker (inside the caller's transaction) and apply it here at once."""

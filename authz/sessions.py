@@ -101,6 +101,7 @@ def create(svc, person: Person, ident: Identity, *, client: str = "browser", ip:
                               enterprise_allowed=allowed, login_at=login_at or now, created_at=now,
                               last_seen_at=now, ip=(ip or "")[:64], user_agent=(user_agent or "")[:200],
                               factors=",".join(f for f in dict.fromkeys(factors) if f)[:64])
+    svc.session_opened(person.uid, ident.domain)  # every worker reads its grants before the first check
     return raw, row
 
 
@@ -119,7 +120,9 @@ def resolve(svc, raw: str | None, *, touch: bool = True) -> LoginSession:
     (R-LOGIN-13, issue 10 finding 12)."""
     if not raw or not isinstance(raw, str) or not raw.startswith(SESSION_PREFIX) or len(raw) > 100:
         raise AuthzError("session_required")
-    row = LoginSession.get_or_none(LoginSession.id_hash == digest(raw))
+    # the person in the same query: every check of a session reads it (status, uid)
+    row = (LoginSession.select(LoginSession, Person).join(Person)
+           .where(LoginSession.id_hash == digest(raw)).get_or_none())
     if row is None:
         raise AuthzError("session_required")
     return check(svc, row, touch=touch)

@@ -23,7 +23,7 @@ class LoginSession(Base):
     project = pw.CharField(max_length=64, null=True)
     enterprise_allowed = pw.BooleanField(default=True)  # R-SW-3: false once personal in this session
     login_at = pw.DoubleField()  # the absolute timeout counts from the original login, across rotations
-    created_at = pw.DoubleField()
+    created_at = pw.DoubleField(index=True)  # newest first: the sessions a starting worker warms (issue 14)
     last_seen_at = pw.DoubleField()
     ended_at = pw.DoubleField(null=True)
     end_reason = pw.CharField(max_length=24, null=True)

@@ -157,3 +157,59 @@ def test_nul_characters_are_refused_before_the_database(client, auth):
     assert r.status_code == 422 and r.get_json()["code"] == "validation_failed"
     r = client.get("/api/v1/functions?subject=p-ab%00c&domain=ent:91360100MA35ABCD1X", headers=auth)
     assert r.status_code == 422
+
+
+ODD_BODIES = [
+    (b'{"subject": "p-legal", "domain": "ent:91360100MA35ABCD1X", "object": "biz.query", "action": "use"}',
+     "application/json"),
+    (b'{"subject": "p-legal", "domain": "ent:91360100MA35ABCD1X", "object": "biz.query", "action": "use"}',
+     "text/plain"),  # not JSON by its content type
+    (b'{"subject": "p-legal", "domain": "ent:91360100MA35ABCD1X", "object": "biz.query"}', "application/json"),
+    (b'{"subject": "p-legal", "domain": "ent:91360100MA35ABCD1X", "object": "biz.query", "action": "use", '
+     b'"extra": 1}', "application/json"),
+    (b'{"subject": 7, "domain": "ent:91360100MA35ABCD1X", "object": "biz.query", "action": "use"}',
+     "application/json"),
+    (b'{"subject": "p-legal\\n", "domain": "ent:91360100MA35ABCD1X", "object": "biz.query", "action": "use"}',
+     "application/json"),
+    (b'{"subject": "P LEGAL", "domain": "nowhere", "object": "biz.query", "action": "use"}', "application/json"),
+    (b'["p-legal"]', "application/json"),
+    (b'{"subject": "p-legal",', "application/json"),
+    ('{"subject": "p-legal", "domain": "ent:91360100MA35ABCD1X", "object": "biz.query", "action": "use"}'
+     .encode("utf-16"), "application/json"),  # json.loads(bytes) would take UTF-16; webargs does not
+    (b'\xff\xfe', "application/json"),
+    (b'', "application/json"),
+    (b'{"subject": "p-legal", "domain": "ent:91360100MA35ABCD1X", "object": "biz.query", "action": "use", '
+     b'"identity_type": "legal_rep"}', "application/vnd.api+json"),
+]
+
+
+def test_issue14_R_AUTHZ_2_the_fast_body_parser_answers_exactly_as_webargs(client, world, service_key, monkeypatch):
+    """Issue 14 (the check path's cost), R-AUTHZ-2: the check endpoints' body parser takes a fast path for
+    plain flat JSON; every body here, good and bad, gets the same status and answer as webargs' own
+    parser gives it."""
+    from webargs.flaskparser import FlaskParser
+
+    from api import schemas
+    headers = {"Authorization": f"Bearer {service_key}"}
+
+    full = []
+
+    def answers():
+        out = []
+        for raw, ctype in ODD_BODIES:
+            full.clear()
+            r = client.post("/api/v1/check", data=raw, headers={**headers, "Content-Type": ctype})
+            out.append((r.status_code, r.get_json(), bool(full)))
+        return out
+
+    original = FlaskParser.parse
+    monkeypatch.setattr(FlaskParser, "parse", lambda self, *a, **kw: full.append(1) or original(self, *a, **kw))
+    fast = answers()
+    assert [(s, by_webargs) for s, _, by_webargs in fast if s == 200] == [(200, False), (200, False)], \
+        "the plain bodies took the fast path"
+    assert all(by_webargs for s, a, by_webargs in fast if s == 422 and "request" not in (a.get("errors") or {})), \
+        "bodies refused by validation (not by the up-front input check) went through webargs' own path"
+    fast = [(s, a) for s, a, _ in fast]
+    monkeypatch.setattr(schemas.FlatJsonParser, "parse", original)
+    assert [(s, a) for s, a, _ in answers()] == fast
+    assert [s for s, _ in fast].count(200) == 2 and fast[0][1]["allowed"] is True

@@ -79,7 +79,7 @@ def test_upgrade_to_7_adds_the_oidc_tables_and_session_factors_keeping_sessions(
         svc.db.execute_sql(f"DROP TABLE {table}")
     svc.db.execute_sql("ALTER TABLE login_session DROP COLUMN factors")
     migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 7).execute()
-    assert migrations.upgrade(svc.db) == [7, 8, 9]
+    assert migrations.upgrade(svc.db) == _from(7)
     assert LoginSession.select().count() == 1 and LoginSession.get().factors == ""
     assert OidcClient.select().count() == 0
 
@@ -92,7 +92,7 @@ def test_upgrade_to_8_adds_the_request_id_to_audit_rows_keeping_them(svc):
     audit.record(svc, actor="p-migr", action="person.info.update", target="p-migr")
     svc.db.execute_sql("ALTER TABLE audit_log DROP COLUMN request_id")
     migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 8).execute()
-    assert migrations.upgrade(svc.db) == [8, 9]
+    assert migrations.upgrade(svc.db) == _from(8)
     row = AuditLog.get()
     assert row.action == "person.info.update" and row.request_id == ""
 
@@ -104,6 +104,32 @@ def test_upgrade_to_9_seeds_the_policy_history_with_the_rule_file_in_force(svc):
     state = PolicyState.get_by_id(1)
     svc.db.execute_sql("DROP TABLE policy_history")
     migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 9).execute()
-    assert migrations.upgrade(svc.db) == [9]
+    assert migrations.upgrade(svc.db) == _from(9)
     (row,) = PolicyHistory.select()
     assert row.digest == state.digest and row.source == state.source and row.note == "in force at upgrade"
+
+
+def _from(version: int) -> list[int]:
+    """The steps an upgrade from just before `version` runs (later steps run too, idempotently)."""
+    return [s[0] for s in migrations.STEPS if s[0] >= version]
+
+
+def _session_indexes(db) -> set[str]:
+    return {i.name for i in db.get_indexes("login_session")}
+
+
+def test_upgrade_to_10_indexes_sessions_by_creation_time_as_a_fresh_database_has_it(svc, directory):
+    """Issue 14: the index a starting worker's warm-up walks (newest sessions first) is the one a fresh
+    database gets from the model, under the same name, so an upgraded database does not carry two."""
+    from authz import sessions
+    from authz.models import LoginSession
+    from authz.sessions import Identity
+    from authz.vocab import Entry
+    fresh = _session_indexes(svc.db)
+    assert "login_session_created_at" in fresh
+    p = directory.create_person("李四", "resident_id", "360102199202021234", uid="p-migr")
+    sessions.create(svc, p, Identity(Entry.PERSONAL, "person:p-migr", "self"))
+    svc.db.execute_sql("DROP INDEX login_session_created_at")
+    migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 10).execute()
+    assert migrations.upgrade(svc.db) == _from(10)
+    assert _session_indexes(svc.db) == fresh and LoginSession.select().count() == 1

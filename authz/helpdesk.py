@@ -37,7 +37,8 @@ from .db import database
 from .errors import AuthzError, code
 from .flows.staff import primary_documents
 from .ids import ENT_PREFIX, PERSON_UID_RE, USCC_RE, enterprise_domain, person_domain
-from .masking import STAR, mask_doc, mask_email, mask_enterprise_name, mask_name, mask_phone, mask_uscc
+from .masking import (mask_doc, mask_email, mask_enterprise_name, mask_name, mask_phone, mask_uscc,
+                      mask_username)
 from .models import AuditLog, Binding, Document, Enterprise, LoginLog, LoginSession, Person, Phone
 from .vocab import ENTRIES
 
@@ -94,13 +95,6 @@ def rfc3339(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return dt.datetime.fromtimestamp(epoch, tz=CST).isoformat(timespec="milliseconds")
-
-
-def mask_username(name: str | None) -> str:
-    """A username: the first two and last characters (R-MASK-1: an account name is a login key)."""
-    if not name:
-        return ""
-    return name[:2] + STAR * (len(name) - 3) + name[-1:] if len(name) >= 4 else STAR * (len(name) - 1) + name[-1:]
 
 
 def _bad(field: str, why: str) -> AuthzError:

@@ -91,6 +91,12 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     oidc.register(app, api, service)
     from . import web  # the web front end at / (issue 11) and, with the dev adapters, the dev pages' API
     web.register(app, api)
+    from . import ratelimit  # per-address and per-session rate limits (issue 13, api/ratelimit.py)
+    ratelimit.init(app, service,
+                   public=(auth.blp, certificates.login_blp, identity.reg_blp, identity.reset_blp,
+                           identity.recovery_blp),
+                   account=(account_session.blp, account_person.blp, account_enterprise.blp,
+                            account_authorisations.blp, account_agent.blp, switch.blp, certificates.account_blp))
 
     db = service.db
     access_mode = service.settings.access_log

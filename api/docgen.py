@@ -27,6 +27,11 @@ served from the installed bundle, so it works without internet access). This pag
 * **Multi-step flows** (login, registration, password reset, phone changes, face scans) are stored on the
   server; the client carries only the flow id `azf_…`. A step is accepted only in its state; flows expire.
 * **Responses** are `Cache-Control: no-store` (the web front end's files aside: [web.md](web.md)).
+* **Rate limits.** The public endpoints (login, certificate login, registration, recovery) share one budget
+  per client address, the account centres one per session; counted answers carry `RateLimit-Limit`,
+  `RateLimit-Remaining`, `RateLimit-Reset` (seconds), and a spent budget answers `429 rate_limited` with
+  `Retry-After`. The check, integration, hall and OAuth back-channel endpoints are not limited
+  ([operations.md](operations.md#rate-limits)).
 * **Menus.** `GET /api/v1/account/menu` answers, for the caller's session, the account-centre areas
   (`areas`: catalogue groups of `ac.*` functions, in catalogue order) and business functions (`business`)
   with the actions allowed, each decided by the enforcer for the session's identity and business entry (a

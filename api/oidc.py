@@ -51,7 +51,7 @@ class Server(AuthorizationServer):
 
     def __init__(self, svc):
         super().__init__(query_client=grants.query_client,
-                         save_token=lambda token, req: grants.save_token(svc, token, req))
+                         save_token=lambda token, req: grants.save_token(svc, token, req, issuer()))
         self.svc = svc
         self.register_token_generator("default", grants.token_generator(svc))
         self.register_grant(grants.CodeGrant, [grants.PKCE(required=True), grants.OpenID()])
@@ -149,6 +149,7 @@ class Discovery(MethodView):
             "acr_values_supported": list(claims.ACR_VALUES), "prompt_values_supported": ["none", "login", "consent"],
             "claims_parameter_supported": False, "request_parameter_supported": False,
             "authorization_response_iss_parameter_supported": True,
+            "backchannel_logout_supported": True, "backchannel_logout_session_supported": True,
         })
 
 

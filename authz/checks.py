@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import time
 
-from . import metrics
+from . import actor, metrics, sessions
 from .enforcer import Enforcer
+from .errors import AuthzError
 
 
 def _answer(r: dict, allowed: bool) -> dict:
@@ -59,3 +60,31 @@ def explain(e: Enforcer, req: dict) -> dict:
         rule = {"line": x.rule.line, "identity_type": x.rule.role, "domain": x.rule.dom,
                 "object": x.rule.obj, "action": x.rule.act}
     return {"allowed": x.allowed, "reason": x.reason, "detail": x.detail, "rule": rule, "grants": x.grants}
+
+
+SESSION_STATUS = {"session_required": "unknown", "session_expired": "expired", "identity_revoked": "identity_revoked"}
+
+
+def holder_session(svc, raw: str):
+    """The live portal session a service was handed: a session id (azs_...) or a relying party's OpenID
+    Connect access token (azat_..., issue 12), which stands for the session its grant was approved in for
+    as long as `authz.oidc.grants.token_live` says. Never touches the idle timer (a service's read)."""
+    from .oidc import grants as oidc_grants
+    if isinstance(raw, str) and raw.startswith(oidc_grants.ACCESS_PREFIX):
+        return oidc_grants.session_of_access_token(svc, raw)
+    return sessions.resolve(svc, raw, touch=False)
+
+
+def session_check(svc, raw: str, obj: str, act: str) -> dict:
+    """May the holder of this session (or access token) do `act` on `obj` now, as its current identity?
+    The subject and domain come from the server-side session, never from the caller (R-AUTHZ-2);
+    `session_status` says why a session gives nothing (unknown, expired, identity_revoked)."""
+    out = {"allowed": False, "object": obj, "action": act, "policy": svc.enforcer.index.digest[:12]}
+    try:
+        row = holder_session(svc, raw)
+    except AuthzError as err:
+        out["session_status"] = SESSION_STATUS.get(err.code, err.code)
+        return out
+    out.update(session_status="active", subject=row.person.uid, domain=row.domain, identity_type=row.role,
+               entry=row.entry, allowed=actor.allowed(svc, actor.of_session(row), obj, act))
+    return out

@@ -788,16 +788,30 @@ def events_list(env: Env, status: str | None, limit: int) -> None:
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--follow", is_flag=True, help="Keep draining every --interval seconds until interrupted.")
 @click.option("--interval", type=click.FloatRange(0.1, 3600), default=2.0, show_default=True)
+@click.option("--full-sweep-seconds", type=click.FloatRange(0, 86_400), default=30.0, show_default=True,
+              help="How often back-channel logout asks every live SSO grant whether it still stands (timeouts, "
+                   "revoked identities); sessions already ended are swept every round")
 @click.pass_obj
-def events_drain(env: Env, limit: int, follow: bool, interval: float) -> None:
-    """Deliver due events through the configured adapter (AUTHZ_EVENTS_ADAPTER)."""
+def events_drain(env: Env, limit: int, follow: bool, interval: float, full_sweep_seconds: float) -> None:
+    """Deliver due events through the configured adapter (AUTHZ_EVENTS_ADAPTER), and OpenID Connect
+    back-channel logout tokens to each relying party whose grant ended (docs/sso.md)."""
     import time as _time
     from . import events as ev
-    with open_service(env) as svc:
+    from .oidc import backchannel
+    last_full = None
+    with open_service(env, enforcer=True) as svc:  # the sweep asks whether each grant's identity is live
         while True:
+            svc.feed.poll()  # other processes' binding and policy changes, before judging grants
             r = ev.drain(svc, limit=limit)
             if r.delivered or r.retrying or r.dead or not follow:
                 click.echo(f"delivered {len(r.delivered)}, retrying {len(r.retrying)}, dead {len(r.dead)}")
+            full = last_full is None or _time.monotonic() - last_full >= full_sweep_seconds
+            if full:
+                last_full = _time.monotonic()
+            queued, b = backchannel.run(svc, limit=limit, full=full)
+            if queued or b.delivered or b.retrying or b.dead or not follow:
+                click.echo(f"back-channel logout: queued {len(queued)}, delivered {len(b.delivered)}, "
+                           f"retrying {len(b.retrying)}, dead {len(b.dead)}")
             if not follow:
                 return
             _time.sleep(interval)
@@ -841,26 +855,58 @@ def _oidc_fail(exc: AuthzError) -> None:
               help="A scope the client may ask for (openid, profile, identity, identity.uscc); repeat")
 @click.option("--first-party", is_flag=True, help="The bureau's own system: no consent screen")
 @click.option("--pairwise", is_flag=True, help="Give this client its own sub per person")
+@click.option("--backchannel-logout-uri", default=None,
+              help="Where signed logout tokens are POSTed when the person's portal session ends (https)")
 @click.pass_obj
 def oidc_client_create(env: Env, client_id: str, name: str, public: bool, redirect_uris: tuple[str, ...],
                        post_logout: tuple[str, ...], scopes: tuple[str, ...], first_party: bool,
-                       pairwise: bool) -> None:
+                       pairwise: bool, backchannel_logout_uri: str | None) -> None:
     """Register a relying party; a confidential client's secret is printed once, as the last line."""
     from .oidc import clients as oc
     with open_service(env) as svc:
         try:
             row, secret = oc.create(svc, client_id, name=name, kind="public" if public else "confidential",
                                     redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout,
-                                    scopes=scopes, first_party=first_party, pairwise=pairwise)
+                                    scopes=scopes, first_party=first_party, pairwise=pairwise,
+                                    backchannel_logout_uri=backchannel_logout_uri)
         except AuthzError as exc:
             _oidc_fail(exc)
         audit.record(svc, actor="cli", action="oidc.client.create", target=f"oidc_client:{client_id}",
                      detail={"kind": row.kind, "redirect_uris": row.redirect_uris, "scopes": row.scopes,
-                             "first_party": row.first_party, "pairwise": bool(row.pairwise_salt)})
+                             "first_party": row.first_party, "pairwise": bool(row.pairwise_salt),
+                             "backchannel_logout_uri": row.backchannel_logout_uri})
     click.echo(f"created {row.kind} OpenID Connect client {client_id!r} with scopes {' '.join(row.scopes)}")
     if secret:
         click.echo("the client secret is shown only this once (the database keeps a SHA-256 digest):")
         click.echo(secret)
+
+
+@oidc_client.command("update")
+@click.argument("client_id")
+@click.option("--name", default=None, help="A new display name")
+@click.option("--backchannel-logout-uri", default=None, help="Where signed logout tokens are POSTed (https)")
+@click.option("--no-backchannel-logout", is_flag=True, help="Stop sending this client logout tokens")
+@click.pass_obj
+def oidc_client_update(env: Env, client_id: str, name: str | None, backchannel_logout_uri: str | None,
+                       no_backchannel_logout: bool) -> None:
+    """Change a relying party's display name or back-channel logout URI (audited)."""
+    from .oidc import clients as oc
+    if backchannel_logout_uri and no_backchannel_logout:
+        raise click.UsageError("--backchannel-logout-uri and --no-backchannel-logout exclude each other")
+    changes = {} if name is None else {"name": name}
+    if backchannel_logout_uri or no_backchannel_logout:
+        changes["backchannel_logout_uri"] = backchannel_logout_uri or None
+    if not changes:
+        raise click.UsageError("nothing to change: give --name, --backchannel-logout-uri or --no-backchannel-logout")
+    with open_service(env) as svc:
+        try:
+            row = oc.update(svc, client_id, **changes)
+        except AuthzError as exc:
+            _oidc_fail(exc)
+        audit.record(svc, actor="cli", action="oidc.client.update", target=f"oidc_client:{client_id}",
+                     detail=changes)
+    click.echo(f"updated OpenID Connect client {client_id!r}: name {row.name!r}, back-channel logout "
+               f"{row.backchannel_logout_uri or 'none'}")
 
 
 @oidc_client.command("list")
@@ -877,6 +923,8 @@ def oidc_client_list(env: Env) -> None:
         for r in rows:
             click.echo(f"{r.client_id:<24} {r.kind:<13} {'yes' if r.first_party else 'no':<6} "
                        f"{' '.join(r.scopes):<36} {' '.join(r.redirect_uris)}")
+            if r.backchannel_logout_uri:
+                click.echo(f"{'':<24} back-channel logout: {r.backchannel_logout_uri}")
 
 
 @oidc_client.command("rotate-secret")
@@ -909,6 +957,21 @@ def oidc_client_delete(env: Env, client_id: str) -> None:
         audit.record(svc, actor="cli", action="oidc.client.delete", target=f"oidc_client:{client_id}",
                      detail={"tokens_revoked": revoked})
     click.echo(f"deleted OpenID Connect client {client_id!r} ({revoked} token(s) revoked)")
+
+
+@oidc.command("cleanup")
+@click.option("--older-than-hours", type=click.FloatRange(0, 24 * 365), default=24.0, show_default=True,
+              help="Keep what expired more recently than this (for inspection)")
+@click.pass_obj
+def oidc_cleanup(env: Env, older_than_hours: float) -> None:
+    """Delete codes and tokens that can never be used again (a live grant's, and what replay and reuse
+    detection still need, are kept); queues any back-channel logout still owed first."""
+    from .oidc import cleanup
+    with open_service(env, enforcer=True) as svc:  # the back-channel sweep judges identities
+        out = cleanup.purge(svc, older_than_hours * 3600)
+        audit.record(svc, actor="cli", action="oidc.cleanup", detail=out.as_dict())
+    click.echo(f"deleted {out.tokens} token(s) and {out.codes} code(s); queued {out.logouts_queued} "
+               "back-channel logout(s)")
 
 
 @oidc.group("keys")

@@ -69,6 +69,10 @@ class Settings:
     events_adapter: str = "dev"
     app_callback_secrets: str = ""  # "taxapp:secret,iitapp:secret" for the production signed callbacks
     trusted_proxies: int = 0  # how many X-Forwarded-For hops to trust (0: ignore the header)
+    # rate limits (api/ratelimit.py; limits' notation, ";" between several; "off" for none). Counted in Redis
+    # when REDIS_URL is set (shared by every worker and instance), else in each worker's memory
+    rate_limit_public: str = "300/minute;3000/hour"  # per client address (a tax hall is many people behind one)
+    rate_limit_account: str = "600/minute"  # per session (else per address): the account centres
     default_language: str = "zh"
     access_log: str = "default"  # default: errors, slow and state-changing requests; all; off (authz.logs)
     log_format: str = "json"  # json: one object per line with the request id (authz.logs); text: for a terminal
@@ -226,6 +230,10 @@ _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9
 _HTTP_URL = re.compile(r"^https?://[^\s/]+")
 
 
+_RATE_ONE = r"[1-9][0-9]{0,6}/(?:[1-9][0-9]{0,3})?(?:second|minute|hour|day)s?"
+_RATE = re.compile(rf"{_RATE_ONE}(?:;{_RATE_ONE})*")
+
+
 def validate(st: "Settings") -> list[str]:
     """Every problem of `st`, one line each (empty: valid)."""
     problems: list[str] = []
@@ -254,6 +262,11 @@ def validate(st: "Settings") -> list[str]:
         bad("database_url", "not a database URL (sqlite:///path or postgresql://…)")
     if st.redis_url and not st.redis_url.startswith(("redis://", "rediss://", "unix://")):
         bad("redis_url", "not a Redis URL (redis://host:port/db, rediss://…, unix://…)")
+    for limit_setting in ("rate_limit_public", "rate_limit_account"):
+        value = getattr(st, limit_setting)
+        if value != "off" and not _RATE.fullmatch(value.replace(" ", "")):
+            bad(limit_setting, "rate limits such as 60/minute or 60/minute;600/hour (second, minute, hour, day), "
+                "or off")
     if st.password_min_length > st.password_max_length:
         bad("password_min_length", f"larger than AUTHZ_PASSWORD_MAX_LENGTH ({st.password_max_length})")
     if st.province and not re.fullmatch(r"[0-9]{2}", st.province):

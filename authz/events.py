@@ -13,6 +13,10 @@ for a committed one). `drain(svc, limit)` later hands pending rows to the adapte
   redirect, a timeout or a refused connection is a failure: the row is retried with exponential backoff
   (honouring a numeric Retry-After) and given up ("dead") after `MAX_ATTEMPTS`; `requeue` revives it.
 
+The outbox also carries the OpenID Connect provider's back-channel logout tokens (kind
+`oidc.backchannel_logout`): `drain` takes the kinds its publisher serves, so the core tax system's webhook
+never sees them and `authz.oidc.backchannel.drain` POSTs them to each relying party instead.
+
 Delivery is at least once: receivers de-duplicate on the event id (`X-Authz-Event-Id`, body `id`).
 Events carry ids (person uid, USCC, binding id), never names, document numbers or phones.
 """
@@ -29,7 +33,9 @@ from .ports.events import DeliveryError, Publisher, publisher_for
 
 log = logging.getLogger("authz.events")
 
-KINDS = ("binding.changed", "binding.sync", "agreement.changed")
+CORE_KINDS = ("binding.changed", "binding.sync", "agreement.changed")  # to the core tax system's webhook
+LOGOUT_KIND = "oidc.backchannel_logout"  # to a relying party's logout URI (authz.oidc.backchannel)
+KINDS = CORE_KINDS + (LOGOUT_KIND,)
 MAX_ATTEMPTS = 10
 BACKOFF_BASE_S = 30.0  # 30 s, 1 min, 2 min, ... capped
 BACKOFF_CAP_S = 3600.0
@@ -81,11 +87,15 @@ def _claim(ev: OutboxEvent, now: float) -> bool:
     return n == 1
 
 
-def drain(svc, limit: int = 100, publisher: Publisher | None = None) -> DrainResult:
-    """Deliver up to `limit` due events, oldest first, through the configured adapter."""
+def drain(svc, limit: int = 100, publisher: Publisher | None = None, *, kinds: tuple[str, ...] = CORE_KINDS,
+          metric: str = "authz_event_deliveries_total") -> DrainResult:
+    """Deliver up to `limit` due events of `kinds`, oldest first, through the configured adapter (the
+    core tax system's by default; authz.oidc.backchannel drains its logout tokens with its own publisher
+    and metric, so a relying party that is down never looks like a broken data sync)."""
     publisher = publisher or publisher_for(svc.settings)
     now = svc.clock.time()
-    due = list(OutboxEvent.select().where((OutboxEvent.status == "pending") & (OutboxEvent.next_attempt_at <= now))
+    due = list(OutboxEvent.select().where((OutboxEvent.status == "pending") & (OutboxEvent.next_attempt_at <= now)
+                                          & OutboxEvent.kind.in_(kinds))
                .order_by(OutboxEvent.id).limit(max(1, limit)))
     out = DrainResult([], [], [])
     for ev in due:
@@ -101,14 +111,14 @@ def drain(svc, limit: int = 100, publisher: Publisher | None = None) -> DrainRes
             OutboxEvent.update(attempts=attempts, last_error=str(exc)[:300], next_attempt_at=now + wait,
                                status="dead" if dead else "pending").where(OutboxEvent.id == ev.id).execute()
             (out.dead if dead else out.retrying).append(ev.event_id)
-            metrics.inc("authz_event_deliveries_total", outcome="dead" if dead else "retrying")
+            metrics.inc(metric, outcome="dead" if dead else "retrying")
             log.warning("event %s delivery failed (attempt %d%s): %s", ev.event_id, attempts,
                         ", giving up" if dead else "", exc)
             continue
         OutboxEvent.update(attempts=ev.attempts + 1, status="delivered", delivered_at=now, last_error="") \
             .where(OutboxEvent.id == ev.id).execute()
         out.delivered.append(ev.event_id)
-        metrics.inc("authz_event_deliveries_total", outcome="delivered")
+        metrics.inc(metric, outcome="delivered")
     return out
 
 

@@ -41,6 +41,8 @@ METRICS: dict[str, tuple] = {
     "authz_sms_refused_total": ("counter", "SMS sends refused by a cap or quota", ("reason",)),
     "authz_binding_changes_total": ("counter", "Binding writes by audit action", ("action",)),
     "authz_event_deliveries_total": ("counter", "Outbound event delivery attempts", ("outcome",)),
+    "authz_oidc_backchannel_deliveries_total": ("counter", "Back-channel logout token deliveries to relying "
+                                                "parties (OpenID Connect)", ("outcome",)),
     "authz_dependency_errors_total": ("counter", "Database or Redis failures answered 503", ("dependency",)),
 }
 # read from the database at each scrape (one query; the same answer from every worker)

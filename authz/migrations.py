@@ -66,6 +66,16 @@ def _policy_history(db: pw.Database) -> None:
                                     loaded_by=row.loaded_by, note="in force at upgrade")
 
 
+def _oidc_backchannel(db: pw.Database) -> None:
+    """Back-channel logout (issue 12): a client's logout URI, the issuer each token was issued under, and
+    which tokens' grants have had their logout token queued; the sweep reads the ones not yet queued."""
+    add_column(db, models.OidcClient, "backchannel_logout_uri")
+    add_column(db, models.OidcToken, "issuer")
+    add_column(db, models.OidcToken, "logout_queued_at")
+    db.execute_sql("CREATE INDEX IF NOT EXISTS oidc_token_logout_pending ON oidc_token (client_id, session_id) "
+                   "WHERE logout_queued_at IS NULL AND revoked_at IS NULL")
+
+
 STEPS: list[Step] = [
     (1, "initial schema", create_tables("SchemaVersion", "Person", "Document", "Phone", "Enterprise", "Binding",
                                         "Agreement", "AgreementAgent", "ServiceClient", "PolicyRule", "PolicyState",
@@ -81,6 +91,7 @@ STEPS: list[Step] = [
     (9, "policy history", _policy_history),
     (10, "sessions by creation time (a starting worker warms the newest)",
      lambda db: db.execute_sql("CREATE INDEX IF NOT EXISTS login_session_created_at ON login_session (created_at)")),
+    (11, "OpenID Connect back-channel logout: client logout URI, token issuer, logout queued", _oidc_backchannel),
 ]
 
 

@@ -36,10 +36,11 @@ def portal_session(svc, person, ident, factors=("password", "sms")):
 
 
 def register(svc, client_id="decl", *, public=False, scopes=("openid", "profile", "identity"), first_party=True,
-             pairwise=False, redirect=REDIRECT):
+             pairwise=False, redirect=REDIRECT, backchannel_logout_uri=None):
     row, secret = oidc_clients.create(svc, client_id, name="电子申报系统", kind="public" if public else "confidential",
                                       redirect_uris=[redirect], post_logout_redirect_uris=[LOGOUT_BACK],
-                                      scopes=scopes, first_party=first_party, pairwise=pairwise)
+                                      scopes=scopes, first_party=first_party, pairwise=pairwise,
+                                      backchannel_logout_uri=backchannel_logout_uri)
     return row, secret
 
 
@@ -85,3 +86,74 @@ def verify_id_token(id_token: str, jwks: dict, *, issuer: str, client_id: str, n
 
 def error_of(location: str) -> dict:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+def verify_logout_token(token: str, jwks: dict, *, issuer: str, client_id: str, now) -> dict:
+    """What a relying party does with a logout token (OpenID Connect Back-Channel Logout 1.0 §2.6):
+    signature against the provider's JWKS, explicit type logout+jwt, iss, aud, iat, exp, jti, the
+    back-channel logout event, a sid or sub, and no nonce. Raises on any failure; returns the claims."""
+    tok = jwt.decode(token, KeySet.import_key_set(jwks), algorithms=["ES256", "RS256"])
+    if tok.header.get("typ") != "logout+jwt":
+        raise ValueError(f"typ {tok.header.get('typ')!r} is not logout+jwt")
+    jwt.JWTClaimsRegistry(now=lambda: int(now()), iss={"essential": True, "value": issuer},
+                          aud={"essential": True, "value": client_id}, iat={"essential": True},
+                          exp={"essential": True}, jti={"essential": True}).validate(tok.claims)
+    events = tok.claims.get("events")
+    if not isinstance(events, dict) or not isinstance(events.get(BACKCHANNEL_EVENT), dict):
+        raise ValueError("no back-channel logout event")
+    if not (tok.claims.get("sid") or tok.claims.get("sub")):
+        raise ValueError("neither sid nor sub")
+    if "nonce" in tok.claims:
+        raise ValueError("a logout token must not carry a nonce")
+    return dict(tok.claims)
+
+
+class LogoutReceiver:
+    """A relying party's back-channel logout endpoint, live on 127.0.0.1 (werkzeug, its own thread). Each
+    POST's `logout_token` is verified (`verify_logout_token`, with the JWKS the relying party cached and
+    the test's clock); it answers the next `plan` status if one is left (a receiver that is down), else
+    200 for a valid token and 400 for an invalid one, as §2.8 asks."""
+
+    def __init__(self, *, jwks: dict, issuer: str, client_id: str, now, plan=()):
+        from werkzeug.serving import make_server
+        self.jwks, self.issuer, self.client_id, self.now = jwks, issuer, client_id, now
+        self.plan = list(plan)
+        self.received: list[str] = []
+        self.verified: list[dict] = []
+        self.rejected: list[str] = []
+        self._jti: set[str] = set()
+        self.server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self.uri = f"http://127.0.0.1:{self.server.server_port}/oidc/backchannel-logout"
+        import threading
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _app(self, environ, start_response):
+        from werkzeug.wrappers import Request, Response
+        req = Request(environ)
+        token = req.form.get("logout_token", "")
+        self.received.append(token)
+        if self.plan:
+            resp = Response("", status=self.plan.pop(0))
+        elif req.method != "POST" or not req.mimetype == "application/x-www-form-urlencoded":
+            resp = Response("", status=400)
+        else:
+            try:
+                claims = verify_logout_token(token, self.jwks, issuer=self.issuer, client_id=self.client_id,
+                                             now=self.now)
+                if claims["jti"] in self._jti:
+                    raise ValueError("replayed jti")
+                self._jti.add(claims["jti"])
+                self.verified.append(claims)
+                resp = Response("", status=200, headers={"Cache-Control": "no-store"})
+            except Exception as exc:  # noqa: BLE001 - any failure is the relying party's 400
+                self.rejected.append(f"{type(exc).__name__}: {exc}")
+                resp = Response("", status=400)
+        return resp(environ, start_response)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

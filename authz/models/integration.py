@@ -22,7 +22,7 @@ class OutboxEvent(Base):
     """One outbound event, pending until an adapter has delivered it (at least once)."""
     id = pw.BigAutoField()
     event_id = pw.CharField(max_length=36, unique=True)  # receivers de-duplicate on this
-    kind = pw.CharField(max_length=48)  # binding.changed | binding.sync | agreement.changed
+    kind = pw.CharField(max_length=48)  # binding.changed | binding.sync | agreement.changed | oidc.backchannel_logout
     subject = pw.CharField(max_length=160, default="")  # what it is about: binding:<id>, agreement:<number>
     payload = JSONField()
     created_at = pw.DoubleField()

@@ -21,6 +21,7 @@ class OidcClient(Base):
     scopes = JSONField()  # what this client may ever be granted
     first_party = pw.BooleanField(default=False)  # no consent screen
     pairwise_salt = pw.CharField(max_length=64, null=True)  # set: `sub` is pairwise for this client
+    backchannel_logout_uri = pw.CharField(max_length=500, null=True)  # set: logout tokens are POSTed here
     created_at = pw.DoubleField()
     deleted_at = pw.DoubleField(null=True)
 
@@ -89,6 +90,8 @@ class OidcToken(Base):
     refresh_expires_at = pw.DoubleField(null=True)
     revoked_at = pw.DoubleField(null=True)
     refreshed_at = pw.DoubleField(null=True)  # its refresh token was used (rotated away)
+    issuer = pw.CharField(max_length=300, default="")  # the `iss` its ID token carried (the logout token's too)
+    logout_queued_at = pw.DoubleField(null=True)  # its grant ended and a back-channel logout token was queued
 
     class Meta:
         indexes = ((("session",), False), (("family",), False))

@@ -8,7 +8,10 @@
 * Redirect URIs and post-logout redirect URIs are compared exactly, character for character
   (RFC 9700 §2.1, §4.1.3): no wildcard, no prefix, no added query. They must be https, except
   http://127.0.0.1 / localhost for development; no fragment.
-* `first_party` clients skip the consent screen; `pairwise` gives the client its own `sub` per person."""
+* `first_party` clients skip the consent screen; `pairwise` gives the client its own `sub` per person.
+* `backchannel_logout_uri` (OpenID Connect Back-Channel Logout 1.0): where the provider POSTs a signed
+  logout token when a portal session behind the client's tokens ends (authz.oidc.backchannel); the same
+  rules as a redirect URI (https, loopback http for development, no fragment)."""
 from __future__ import annotations
 
 import hashlib
@@ -56,23 +59,50 @@ def _check(redirect_uris, post_logout, scopes) -> tuple[list[str], list[str], li
     return redirect_uris, post_logout, scopes
 
 
+def _backchannel(uri: str | None) -> str | None:
+    if not uri:
+        return None
+    if not valid_redirect_uri(uri):
+        raise AuthzError(E_REDIRECT, errors={"backchannel_logout_uri": [uri]})
+    return uri
+
+
 def create(svc, client_id: str, *, name: str = "", kind: str = "confidential", redirect_uris=(),
            post_logout_redirect_uris=(), scopes=("openid",), first_party: bool = False,
-           pairwise: bool = False) -> tuple[OidcClient, str | None]:
+           pairwise: bool = False, backchannel_logout_uri: str | None = None) -> tuple[OidcClient, str | None]:
     """Register a client; returns the row and, for a confidential client, its one-time visible secret."""
     if not CLIENT_ID_RE.fullmatch(client_id or ""):
         raise AuthzError("validation_failed", errors={"client_id": ["lower-case letters, digits, _ or -, 2-64 long"]})
     if kind not in KINDS:
         raise AuthzError("validation_failed", errors={"kind": list(KINDS)})
     redirect_uris, post_logout, scopes = _check(redirect_uris, post_logout_redirect_uris, scopes)
+    backchannel = _backchannel(backchannel_logout_uri)
     if OidcClient.get_or_none(OidcClient.client_id == client_id):
         raise AuthzError("client_exists")
     secret = secrets.token_urlsafe(32) if kind == "confidential" else None
     row = OidcClient.create(client_id=client_id, name=name or client_id, kind=kind,
                             secret_hash=_digest(secret) if secret else None, redirect_uris=redirect_uris,
                             post_logout_redirect_uris=post_logout, scopes=scopes, first_party=first_party,
-                            pairwise_salt=secrets.token_hex(32) if pairwise else None, created_at=svc.clock.time())
+                            pairwise_salt=secrets.token_hex(32) if pairwise else None,
+                            backchannel_logout_uri=backchannel, created_at=svc.clock.time())
     return row, secret
+
+
+_UNSET = object()
+
+
+def update(svc, client_id: str, *, name: str | None = None, backchannel_logout_uri=_UNSET) -> OidcClient:
+    """Change what an operator may change without re-registering: the display name, and the back-channel
+    logout URI ("" or None removes it: the client then gets no logout tokens). Returns the new row."""
+    row = require(client_id)
+    changes = {}
+    if name is not None:
+        changes["name"] = name or row.client_id
+    if backchannel_logout_uri is not _UNSET:
+        changes["backchannel_logout_uri"] = _backchannel(backchannel_logout_uri)
+    if changes:
+        OidcClient.update(**changes).where(OidcClient.id == row.id).execute()
+    return OidcClient.get_by_id(row.id)
 
 
 def get(client_id: str | None) -> OidcClient | None:

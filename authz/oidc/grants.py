@@ -206,13 +206,16 @@ def find_token(svc, raw: str | None, hint: str | None = None) -> Token | None:
 def session_of_access_token(svc, raw: str) -> LoginSession:
     """The live portal session behind an access token, for the check API (issue 12: "the check
     endpoints accept an access token as well as a session id"); session_required for a token we never
-    issued, session_expired for one that no longer stands (`token_live`)."""
+    issued (a refresh token included), and for one that no longer stands (`token_live`) the session's
+    own answer: identity_revoked when that is why its session ended, else session_expired."""
     tok = find_token(svc, raw, "access_token")
     if tok is None or tok.kind != "access":
         raise AuthzError("session_required")
     user = token_live(svc, tok.row, "access")
     if user is None:
-        raise AuthzError("session_expired")
+        ended = LoginSession.get_by_id(tok.row.session_id)
+        revoked = ended.end_reason == sessions.EndReason.IDENTITY_REVOKED.value and tok.row.revoked_at is None
+        raise AuthzError(sessions.E_REVOKED if revoked else "session_expired")
     return user.session
 
 
@@ -227,8 +230,9 @@ def token_generator(svc):
     return generate
 
 
-def save_token(svc, token: dict, request) -> None:
-    """Store an issued token, bound to the session, password stamp and family of what it came from."""
+def save_token(svc, token: dict, request, issuer: str = "") -> None:
+    """Store an issued token, bound to the session, password stamp and family of what it came from, with
+    the issuer its ID token names (a back-channel logout token must carry the same `iss`)."""
     user: Subject = request.user
     if request.authorization_code is not None:
         family, stamp = request.authorization_code.row, request.authorization_code.row.password_stamp
@@ -240,7 +244,7 @@ def save_token(svc, token: dict, request) -> None:
     refresh = token.get("refresh_token")
     OidcToken.create(access_hash=digest(token["access_token"]), refresh_hash=digest(refresh) if refresh else None,
                      client=request.client.row, session=user.session, person=user.person, password_stamp=stamp,
-                     family=family, scope=token.get("scope") or "", issued_at=now,
+                     family=family, scope=token.get("scope") or "", issued_at=now, issuer=issuer,
                      access_expires_at=now + st.oidc_access_token_seconds,
                      refresh_expires_at=(user.session.login_at + st.session_absolute_hours * 3600) if refresh else None)
 

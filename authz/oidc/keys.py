@@ -71,21 +71,23 @@ def jwks(svc) -> dict:
     return {"keys": [dict(k.public_jwk) for k in published(svc)]}
 
 
-def sign(svc, claims: dict) -> str:
-    """A JWS compact JWT of `claims`, signed by the current signing key (its kid in the header)."""
+def sign(svc, claims: dict, typ: str = "JWT") -> str:
+    """A JWS compact JWT of `claims`, signed by the current signing key (its kid in the header); `typ`
+    names the token's kind where a spec asks for explicit typing (a logout token is `logout+jwt`)."""
     row = signing(svc)
     key = (ECKey if row.alg == "ES256" else RSAKey).import_key(json.loads(row.private_jwk))
-    return jwt.encode({"alg": row.alg, "kid": row.kid, "typ": "JWT"}, claims, key, algorithms=[row.alg])
+    return jwt.encode({"alg": row.alg, "kid": row.kid, "typ": typ}, claims, key, algorithms=[row.alg])
 
 
-def verify(svc, token: str) -> dict | None:
-    """The claims of a JWT this provider signed with a published key (signature only; the caller checks
-    exp/aud as it needs), or None."""
+def verify(svc, token: str, typ: str = "JWT") -> dict | None:
+    """The claims of a JWT of kind `typ` this provider signed with a published key (signature only; the
+    caller checks exp/aud as it needs), or None. A logout token (`logout+jwt`) is never an ID token."""
     try:
         keyset = KeySet.import_key_set(jwks(svc))
-        return dict(jwt.decode(token, keyset, algorithms=list(ALGS)).claims)
+        token = jwt.decode(token, keyset, algorithms=list(ALGS))
     except Exception:  # noqa: BLE001 - any malformed or foreign token is simply not ours
         return None
+    return dict(token.claims) if token.header.get("typ", "JWT") == typ else None
 
 
 def signing_alg(svc) -> str:

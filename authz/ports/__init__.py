@@ -1,6 +1,7 @@
 """Ports to external parties, one module each: `sms` (SMS gateway: dev outbox | HTTP webhook), `apps` (the tax
 and IIT apps' signed callbacks: QR login and face verification), `human` (the human check before a send or
-a login), `events` (outbound events to the core tax system: dev outbox | signed webhook). Each has a
+a login), `events` (outbound events to the core tax system: dev outbox | signed webhook), `logout` (relying
+parties' back-channel logout endpoints, delivered through the same outbox by authz.oidc.backchannel). Each has a
 production and a development adapter chosen by the settings; `ports_of(svc)` builds the first three once
 per Service (events are delivered by `authz.events.drain` through `events.publisher_for`)."""
 from __future__ import annotations

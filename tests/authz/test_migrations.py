@@ -133,3 +133,20 @@ def test_upgrade_to_10_indexes_sessions_by_creation_time_as_a_fresh_database_has
     migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 10).execute()
     assert migrations.upgrade(svc.db) == _from(10)
     assert _session_indexes(svc.db) == fresh and LoginSession.select().count() == 1
+
+
+def test_upgrade_to_11_adds_back_channel_logout_columns_keeping_clients(svc):
+    """Issue 12 back-channel logout: a database made before step 11 (no oidc_client.backchannel_logout_uri,
+    no oidc_token.issuer / logout_queued_at) upgrades with its clients intact; they take no logout tokens
+    until an operator registers a URI."""
+    from authz.models import OidcClient
+    from authz.oidc import clients as oidc_clients
+    oidc_clients.create(svc, "decl", redirect_uris=["https://decl.example.cn/cb"])
+    svc.db.execute_sql("DROP INDEX oidc_token_logout_pending")
+    for table, column in (("oidc_client", "backchannel_logout_uri"), ("oidc_token", "issuer"),
+                          ("oidc_token", "logout_queued_at")):
+        svc.db.execute_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+    migrations.models.SchemaVersion.delete().where(migrations.models.SchemaVersion.version >= 11).execute()
+    assert migrations.upgrade(svc.db) == _from(11)
+    assert OidcClient.get(OidcClient.client_id == "decl").backchannel_logout_uri is None
+    assert "oidc_token_logout_pending" in {i.name for i in svc.db.get_indexes("oidc_token")}

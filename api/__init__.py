@@ -83,6 +83,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     [api.register_blueprint(b) for b in account_enterprise.BLUEPRINTS + account_authorisations.BLUEPRINTS]
     from . import certificates  # tax digital certificates: filing, certificate login, account centre
     [api.register_blueprint(b) for b in certificates.BLUEPRINTS]
+    from . import helpdesk  # the helpdesk operator API, scopes helpdesk and helpdesk_export (issue 13)
+    [api.register_blueprint(b) for b in helpdesk.BLUEPRINTS]
     from . import catalogue  # the error catalogue each error answer's `type` points to (issue 13)
     api.register_blueprint(catalogue.blp)
     from . import oidc  # single sign-on: the portal as an OpenID Connect provider (issue 12)

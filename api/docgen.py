@@ -12,8 +12,9 @@ served from the installed bundle, so it works without internet access). This pag
 
 ## Conventions
 
-* **Callers.** Check, policy, integration and hall endpoints take a service key:
-  `Authorization: Bearer azk_…` (`authz client create NAME --scope check|policy|integration|hall`).
+* **Callers.** Check, policy, integration, hall and helpdesk endpoints take a service key:
+  `Authorization: Bearer azk_…` (`authz client create NAME --scope check|policy|integration|hall|helpdesk|helpdesk_export`).
+  Helpdesk calls also name the operator at the desk in `X-Operator-Id` and are audited ([helpdesk.md](helpdesk.md)).
   Login flows are public; account-centre endpoints take the login session: the `authz_session` cookie
   (browsers; `HttpOnly`, `Secure`, `SameSite=Lax`) or `Authorization: Bearer azs_…` (apps).
 * **Decisions.** Every account-centre endpoint asks the enforcer whether the session's *current* identity

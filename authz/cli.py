@@ -23,6 +23,7 @@ import peewee
 from . import audit, clients, migrations, policystore
 from . import policy as pol
 from .cli_dev import dev
+from .cli_helpdesk import helpdesk
 from .clock import SHANGHAI, Clock
 from .config import ConfigError, Settings, unknown_names
 from .errors import AuthzError
@@ -135,6 +136,7 @@ def main(ctx: click.Context) -> None:
 
 
 main.add_command(dev)
+main.add_command(helpdesk)  # the helpdesk operations of issue 13, the REST API's equivalents
 
 
 # ---------------------------------------------------------------------------------------------------- serve

@@ -30,6 +30,8 @@ SCOPES = {
     "policy": "policy read/reload",
     "integration": "integration API: data from the external sources, certificate filing",
     "hall": "tax-hall operations",
+    "helpdesk": "helpdesk: find a person (masked), lockout and unlock, sessions, bindings, log search",
+    "helpdesk_export": "helpdesk bulk export of the audit and login logs (CSV / JSON lines)",
 }
 KEY_RE = re.compile(r"^azk_([a-z0-9]{12})_([A-Za-z0-9_\-]{43})$")
 _DUMMY = hashlib.sha256(b"dummy").hexdigest()

@@ -23,7 +23,7 @@ without persistence (or a FLUSHDB) would clear every lock, so Redis is the fast 
 record of locks: when a failure locks a method, `RedisCounters.fail` also writes the lock end to the
 counter_row table (key `lock:<method>:<subject>`, the row the database backend keeps, created by migration
 step 2); `locked_until` and `reserve` answer from Redis and, only when Redis has no lock, read that row
-(one lookup on its unique key); `unlock` (password reset, R-PWD-4) clears both. So a lock outlives a Redis
+(one lookup on its unique key); `unlock` (password reset, R-PWD-4; the helpdesk, per method) clears both. So a lock outlives a Redis
 restart. Not kept durable, by decision:
 * the consecutive-failure counts below the limit and the evaluations in flight: a restart hands an
   attacker at most limit - 1 extra guesses per method, and only if they can restart Redis at will;
@@ -70,8 +70,12 @@ class Counters(Protocol):
     def release(self, subject: str, method: str) -> None:
         """The reserved evaluation has settled (its failure, if any, already counted)."""
 
-    def unlock(self, subject: str) -> None:
-        """Lift every lock and count of the subject (password reset)."""
+    def failures(self, subject: str, method: str, now: float) -> int:
+        """The method's consecutive failures counted in the current window (0 once it has closed): what a
+        helpdesk reads next to `locked_until` (issue 13)."""
+
+    def unlock(self, subject: str, methods: tuple[str, ...] = METHODS) -> None:
+        """Lift the locks and counts of the subject's `methods` (all: password reset; some: the helpdesk)."""
 
     def take_sms(self, phone: str, now: float, scope: str = "") -> None:
         """Take one code from the phone's quota or raise sms_quota (429 with Retry-After). `scope` names a
@@ -178,9 +182,14 @@ class DatabaseCounters(_Policy):
         fkey = "flight:" + _lock_key(subject, method)
         CR.update(count=pw.Case(None, [(CR.count > 0, CR.count - 1)], 0)).where(CR.key == fkey).execute()
 
-    def unlock(self, subject):
+    def failures(self, subject, method, now):
         CR = self._row()
-        keys = [_lock_key(subject, m) for m in METHODS]
+        row = CR.get_or_none(CR.key == _lock_key(subject, method))
+        return row.count if row is not None and row.window_end > now else 0
+
+    def unlock(self, subject, methods=METHODS):
+        CR = self._row()
+        keys = [_lock_key(subject, m) for m in methods]
         CR.delete().where(CR.key.in_(keys + ["flight:" + k for k in keys])).execute()
 
     def take(self, key, limit, window, now):
@@ -337,8 +346,12 @@ class RedisCounters(_Policy):
     def release(self, subject, method):
         self._call(self._release, keys=[self.prefix + _lock_key(subject, method)])
 
-    def unlock(self, subject):
-        keys = [_lock_key(subject, m) for m in METHODS]
+    def failures(self, subject, method, now):
+        count, window_end = self._call(self.r.hmget, self.prefix + _lock_key(subject, method), "count", "window_end")
+        return int(count) if count and window_end and float(window_end) > now else 0
+
+    def unlock(self, subject, methods=METHODS):
+        keys = [_lock_key(subject, m) for m in methods]
         self.durable.clear(keys)  # first: a Redis error (503) must not leave the durable record behind
         self._call(self.r.delete, *[self.prefix + k for k in keys])
 

@@ -150,6 +150,9 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
     # authz.flows.enterprise_logs
     "log_range_invalid": (422, "查询时间范围不正确",
         "The time range is not valid"),
+    # authz.helpdesk
+    "operator_required": (400, "请在请求头 X-Operator-Id 中提供办理人员编号（1-64位字母、数字或 . _ @ -）",
+        "Name the operator at the desk in the X-Operator-Id header (1-64 letters, digits or . _ @ -): every helpdesk call is audited with it"),
     # authz.flows.hall
     "document_type_unknown": (422, "证件类型不正确",
         "Unknown document type"),

@@ -10,6 +10,7 @@ audited reveal (authz.flows.enterprise_info.reveal_name) returns a full value.
     mask_phone("13812345678")              -> "138****5678"
     mask_uscc("91360100MA35ABCD1X")        -> "9136**********CD1X"
     mask_enterprise_name("示例科技有限公司") -> "示例****公司"
+    mask_username("zhangsan01")            -> "zh*******1"
 """
 from __future__ import annotations
 
@@ -64,6 +65,13 @@ def mask_enterprise_name(name: str | None) -> str:
     if n >= 3:
         return _keep(name, 1, 1)
     return _keep(name, 0, 1)
+
+
+def mask_username(name: str | None) -> str:
+    """A username (a login key, shown to the helpdesk): the first two and the last character (short: the last)."""
+    if not name:
+        return ""
+    return _keep(name, 2, 1) if len(name) >= 6 else _keep(name, 0, 1)
 
 
 def mask_email(email: str | None) -> str:

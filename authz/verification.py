@@ -19,6 +19,8 @@ interface, and every flow reaches it through the two calls here:
   of one flow proves nothing in another, and a Proof asked for one purpose does not stand for another
   (`Proof.proves(uid, method, purpose)`). Invariants that need a verification take a Proof
   (`bindings.transition`: a person's confirmation needs their face, R-BIND-6).
+* The helpdesk (issue 13) reads a person's lockout with `lockout_state` and lifts it with `unlock`, the
+  same counters `verify` reserves in and counts to; nothing else reads or clears a lock.
 """
 from __future__ import annotations
 
@@ -28,9 +30,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import metrics
+from .counters import METHODS
 from .errors import AuthzError, code
 from .factors import FACTORS, Factor
 from .factors.base import COUNTED, anonymous_subject, ensure_unlocked, locked_error, reserved
+from .ports import ports_of
 from .vocab import Method, Strength
 
 E_FACTOR = code("factor_not_offered")
@@ -179,6 +183,39 @@ def verify(svc, *, purpose, factor_name: str, flow_hash: str = "", offered: tupl
         if f.resets:
             counters.succeed(who, method)
     return Proof(person.uid if person is not None else "", f.method, f.name, flow_hash, _value(purpose), sent_to)
+
+
+# ---- reading and lifting a person's lockout (the helpdesk, issue 13): the same counters `verify` counts in
+
+@dataclass(frozen=True)
+class LockState:
+    """One method's lockout as `verify` sees it now: consecutive failures in the current window, the
+    limit, and the lock end when it is locked (R-LOGIN-11)."""
+    method: str
+    failures: int
+    limit: int
+    locked_until: float | None
+
+
+def lockout_state(svc, uid: str) -> list[LockState]:
+    """The person's own lockout of every method (`counters.METHODS`), read from the counters `verify`
+    reserves in and counts to."""
+    c = ports_of(svc).counters
+    now = svc.clock.time()
+    return [LockState(m, c.failures(uid, m, now), svc.settings.lockout_failures, c.locked_until(uid, m, now))
+            for m in METHODS]
+
+
+def unlock(svc, uid: str, methods: tuple[str, ...] | None = None) -> list[str]:
+    """Lift the person's lock and failure count of `methods` (default every method), as a password reset
+    does (R-PWD-4, through the same `Counters.unlock`); returns the methods that were locked."""
+    chosen = tuple(dict.fromkeys(methods)) if methods else METHODS
+    unknown = [m for m in chosen if m not in METHODS]
+    if unknown:
+        raise AuthzError("validation_failed", errors={"methods": list(METHODS)})
+    was = [s.method for s in lockout_state(svc, uid) if s.method in chosen and s.locked_until]
+    ports_of(svc).counters.unlock(uid, chosen)
+    return was
 
 
 def counted(err: AuthzError) -> bool:

@@ -353,10 +353,11 @@ def test_R_AUTHZ_3_client_create_refuses_duplicates_and_bad_names(cli):
 
 
 def test_R_AUTHZ_3_client_create_offers_every_scope_the_api_checks(cli):
-    """R-AUTHZ-3: `client create --help` names every scope a key can hold (check, policy, integration, hall:
-    the ones the API's service-authenticated blueprints ask for), and an unknown scope is refused."""
+    """R-AUTHZ-3: `client create --help` names every scope a key can hold (check, policy, integration, hall,
+    helpdesk, helpdesk_export (issue 13): the ones the API's service-authenticated blueprints ask for), and an
+    unknown scope is refused."""
     from api.security import authenticate_service
-    assert set(clients.SCOPES) == {"check", "policy", "integration", "hall"}
+    assert set(clients.SCOPES) == {"check", "policy", "integration", "hall", "helpdesk", "helpdesk_export"}
     with pytest.raises(ValueError):  # a blueprint asking for a scope the CLI cannot give fails at import
         authenticate_service("integation")
     text = " ".join(cli("client", "create", "--help").output.split())

@@ -28,7 +28,10 @@ def test_documented_cli_commands_exist():
                 ["policy", "reload"], ["policy", "explain"], ["dev", "outbox"], ["dev", "scan"],
                 ["events", "drain"], ["oidc", "client", "create"], ["oidc", "client", "list"],
                 ["oidc", "client", "rotate-secret"], ["oidc", "client", "update"], ["oidc", "client", "delete"],
-                ["oidc", "keys", "rotate"], ["oidc", "keys", "list"], ["oidc", "cleanup"]):
+                ["oidc", "keys", "rotate"], ["oidc", "keys", "list"], ["oidc", "cleanup"], ["helpdesk", "find"],
+                ["helpdesk", "lockout"], ["helpdesk", "unlock"], ["helpdesk", "sessions"], ["helpdesk", "end-sessions"],
+                ["helpdesk", "bindings"], ["helpdesk", "audit"], ["helpdesk", "export-audit"],
+                ["helpdesk", "export-logins"]):
         r = CliRunner().invoke(main, cmd + ["--help"])
         assert r.exit_code == 0, (cmd, r.output)
 

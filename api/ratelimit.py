@@ -4,7 +4,8 @@
   (`session.client_ip`, which believes X-Forwarded-For only for AUTHZ_TRUSTED_PROXIES hops), one budget
   shared by all of them (AUTHZ_RATE_LIMIT_PUBLIC, default 300/minute;3000/hour: a tax service hall is many
   people behind one address, and one login is four to six of these requests), so cycling through
-  endpoints buys nothing. This is the coarse fence a credential-stuffing or SMS-pumping script meets
+  endpoints buys nothing. Only state-changing requests count there: reads (a QR ticket polled every two
+  seconds, a flow's state) spend nothing. This is the coarse fence a credential-stuffing or SMS-pumping script meets
   first; the lockout (R-LOGIN-11) and the SMS quotas stay where they are, per account and per phone, and
   fail closed.
 * **Account** (the account centres, identity switching): per session (a digest of its id, never the id
@@ -33,7 +34,7 @@ import logging
 import math
 import time
 
-from flask import g
+from flask import g, request
 from limits import parse_many, storage, strategies
 
 from authz import metrics
@@ -43,6 +44,7 @@ from . import session as sess
 
 log = logging.getLogger("authz.ratelimit")
 PREFIX = "authz-rl"
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _address() -> str:
@@ -70,7 +72,11 @@ class RateLimits:
                 self.scopes[scope] = (parse_many(value.replace(" ", "")), key)
 
     def before(self, scope: str) -> None:
-        """Count this request in `scope`; 429 once any of its limits is spent."""
+        """Count this request in `scope`; 429 once any of its limits is spent. The public scope counts
+        state-changing requests only: a page polling its QR ticket or flow (a read of a flow it holds)
+        must not spend the budget of everybody behind the same address."""
+        if scope == "public" and request.method in SAFE:
+            return
         items, key_of = self.scopes[scope]
         key = key_of()
         try:

@@ -226,9 +226,8 @@ def list_sessions(svc, op: Operator, uid: str) -> dict:
     return {"person": uid, "items": [session_view(r) for r in rows], "total": len(rows)}
 
 
-# The person asked the desk to end it; authz.sessions.EndReason has no helpdesk reason of its own yet (that
-# module is another change's), so the audit row is what tells the two apart.
-END_REASON = sessions.EndReason.ENDED_BY_USER
+# The person asked the desk to end it (the audit row names the operator and the reason)
+END_REASON = sessions.EndReason.HELPDESK
 
 
 def end_session(svc, op: Operator, uid: str, handle: str, *, reason: str) -> dict:

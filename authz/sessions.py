@@ -38,6 +38,7 @@ class EndReason(str, Enum):
     IDLE = "idle"
     ABSOLUTE = "absolute"
     ENDED_BY_USER = "ended_by_user"
+    HELPDESK = "helpdesk"  # ended by the bureau's support desk at the person's request (authz.helpdesk)
     PASSWORD_RESET = "password_reset"
     PASSWORD_CHANGED = "password_changed"
     DEREGISTERED = "deregistered"

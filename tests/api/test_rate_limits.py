@@ -124,3 +124,12 @@ def test_issue13_limits_are_validated_at_start(settings):
     ok = Settings.from_env({"AUTHZ_RATE_LIMIT_ACCOUNT": "100/minute; 1000/day", "AUTHZ_RATE_LIMIT_PUBLIC": "off",
                             "DATABASE_URL": settings.database_url})
     assert ok.rate_limit_public == "off"
+
+
+def test_issue13_polling_a_qr_ticket_spends_no_public_budget(limited):
+    """Issue 13 / R-LOGIN-7: a login page polls its QR ticket every two seconds; those reads do not count,
+    so open QR panels in a tax hall do not refuse the password logins behind the same address."""
+    for _ in range(10):
+        r = limited.get("/api/v1/auth/qr/azf_" + "x" * 40)
+        assert r.status_code != 429 and "RateLimit-Limit" not in r.headers
+    assert _login(limited).headers["RateLimit-Remaining"] == "2"
